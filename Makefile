@@ -1,0 +1,73 @@
+# courier-traffic: every entry point. `make help` lists them.
+#
+# The two commands of the README's quick start:
+#   make demo   the main job (the classic daily report) on an embedded sample log, no server needed
+#   make test   every test: lint, unit, golden, fuzz seeds, and integration tests against a real
+#               InfluxDB 1.8.10 that the tests build (once, cached) and start on loopback themselves
+
+SHELL        := /bin/bash
+GO           ?= go
+BUILD        ?= build
+PLUGIN_SO    := $(BUILD)/out_courier_influxdb.so
+CLI          := $(BUILD)/courier-traffic
+LOGGEN       := $(BUILD)/courier-loggen
+FUZZTIME     ?= 30s
+FUZZTIME_CI  ?= 5s
+BENCHCOUNT   ?= 6
+BENCHTIME    ?= 1s
+GOTESTFLAGS  ?=
+
+export CGO_ENABLED := 1
+
+.PHONY: help all build plugin cli loggen demo test test-go lint deps influxd bench fuzz fuzz-short stress clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+all: build ## same as build
+
+build: plugin cli ## build the plugin .so and the CLI into build/
+
+plugin: ## build the Fluent Bit output plugin build/out_courier_influxdb.so (c-shared)
+	$(GO) build -buildmode=c-shared -trimpath -o $(PLUGIN_SO) ./plugin
+
+cli: ## build the CLI build/courier-traffic
+	$(GO) build -trimpath -o $(CLI) ./cmd/courier-traffic
+
+loggen: ## build the test-log generator build/courier-loggen
+	$(GO) build -trimpath -o $(LOGGEN) ./cmd/courier-loggen
+
+demo: ## the main job on the embedded sample: the classic report, no server needed
+	$(GO) run ./cmd/courier-traffic report --date 'Jul 23' --year 2026 --tz UTC testdata/quickstart/mail.log
+
+deps: ## install what the tests need (Debian packages, Node's Flux parser, the InfluxDB server)
+	scripts/install-deps.sh
+
+influxd: ## build the InfluxDB 1.8.10 test server once into the cache
+	scripts/influxd-build.sh
+
+test: deps lint test-go fuzz-short ## every test (what CI runs)
+
+test-go: ## go test over every package (integration tests start their own InfluxDB)
+	INFLUXD="$$(scripts/influxd-build.sh)" $(GO) test -count=1 $(GOTESTFLAGS) ./...
+
+lint: ## gofmt must print nothing, go vet must pass
+	@out="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@scripts/fuzz-all.sh $(FUZZTIME)
+
+fuzz-short: ## run every fuzz target briefly (FUZZTIME_CI, default 5s each); part of make test
+	@scripts/fuzz-all.sh $(FUZZTIME_CI)
+
+bench: ## benchmarks (benchstat summary) and the CLI against the classic script
+	scripts/bench.sh
+
+stress: ## faults, load, hostile input and memory; prints the summary table
+	scripts/stress.sh
+
+clean: ## remove build output
+	rm -rf $(BUILD)
+	$(GO) clean -testcache
