@@ -1,0 +1,305 @@
+package loggen
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Format is the syslog transport form of the generated lines.
+type Format int
+
+const (
+	// Classic is the traditional syslog file format without year and zone:
+	// "Jul  3 06:36:47 host imapd: ..." (the day padded with a space).
+	Classic Format = iota
+	// RFC3339 is rsyslog's RSYSLOG_FileFormat (default on Debian 12+), with
+	// microseconds and a "+hh:mm" offset:
+	// "2024-06-10T09:20:38.412907+02:00 host imapd: ...".
+	RFC3339
+	// ShortISO is `journalctl -o short-iso`, whose tag always carries the
+	// courierlogger PID: "2024-06-10T09:20:38+0200 host imapd[1234]: ...".
+	ShortISO
+	// Mixed picks, per line, one of Classic, Classic with "[pid]" (rsyslog
+	// imjournal), RFC3339 and ShortISO.
+	Mixed
+)
+
+var formatNames = [...]string{Classic: "classic", RFC3339: "rfc3339", ShortISO: "shortiso", Mixed: "mixed"}
+
+// String returns the name accepted by ParseFormat.
+func (f Format) String() string {
+	if f >= 0 && int(f) < len(formatNames) {
+		return formatNames[f]
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ParseFormat parses "classic", "rfc3339", "shortiso" or "mixed" (case-insensitive).
+func ParseFormat(s string) (Format, error) {
+	for i, n := range formatNames {
+		if strings.EqualFold(strings.TrimSpace(s), n) {
+			return Format(i), nil
+		}
+	}
+	return 0, fmt.Errorf("loggen: format %q: want one of classic, rfc3339, shortiso, mixed", s)
+}
+
+// Era is a courier-imap release range with its own session-end field layout
+// (courier-log-formats.md section 4). The zero value is not an era.
+type Era int
+
+const (
+	// Era30 is courier-imap 3.0.8-4.0.x: time= but no rcvd=/sent= and no port;
+	// identifiers imaplogin and courierpop3login. Its session ends carry no
+	// byte counters and are therefore not part of Truth.Sessions.
+	Era30 Era = iota + 1
+	// Era41 is 4.1.x: rcvd=/sent= appear, no port anywhere.
+	Era41
+	// Era42 is 4.2.0-5.0.8: port=[...] on LOGIN lines and POP3 session ends
+	// only; IMAP session ends have no port.
+	Era42
+	// Era509 is 5.0.9-5.3.x: port=[...] everywhere, TLS flag also on LOGIN lines.
+	Era509
+	// Era60 is 6.0.x: as Era509, but POP3 session ends start with the literal
+	// keyword "disc" (the pop3dserver.C bug).
+	Era60
+	// EraPlesk is the Plesk/qmail vendor variant: an epoch prefix before the
+	// keyword, time= before rcvd=, a trailing maildir=, plain IPv4, no port.
+	EraPlesk
+)
+
+var eraNames = [...]string{Era30: "30", Era41: "41", Era42: "42", Era509: "509", Era60: "60", EraPlesk: "plesk"}
+
+// AllEras lists every era, in release order.
+var AllEras = []Era{Era30, Era41, Era42, Era509, Era60, EraPlesk}
+
+// String returns the name accepted by ParseEra ("30", "41", "42", "509", "60", "plesk").
+func (e Era) String() string {
+	if e > 0 && int(e) < len(eraNames) {
+		return eraNames[e]
+	}
+	return fmt.Sprintf("Era(%d)", int(e))
+}
+
+func (e Era) valid() bool { return e >= Era30 && e <= EraPlesk }
+
+// ParseEra parses an era name: "30", "41", "42", "509", "60" or "plesk",
+// optionally prefixed with "era" (case-insensitive).
+func ParseEra(s string) (Era, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = strings.TrimPrefix(t, "era")
+	for i, n := range eraNames {
+		if i > 0 && t == n {
+			return Era(i), nil
+		}
+	}
+	return 0, fmt.Errorf("loggen: era %q: want one of 30, 41, 42, 509, 60, plesk", s)
+}
+
+// ParseEras parses a comma-separated list of eras ("509,42,plesk"); "all"
+// means AllEras. Duplicates are kept: they weight the random choice.
+func ParseEras(s string) ([]Era, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "all") {
+		return append([]Era(nil), AllEras...), nil
+	}
+	var out []Era
+	for _, p := range strings.Split(s, ",") {
+		e, err := ParseEra(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Options configure Generate. The zero value is valid: every zero field
+// takes the default named in its comment. For the rate fields a negative
+// value means "none" (zero would mean the default).
+type Options struct {
+	// Seed seeds the PCG generator: equal Options give byte-identical output.
+	Seed int64
+	// Start's calendar date, as Start.Date() reports it, is the first day;
+	// its clock and zone are ignored. Default 2026-07-28. Years 1970-9999.
+	Start time.Time
+	// Days is the number of local days (default 1). Ignored when MaxLines > 0.
+	Days int
+	// Location is the zone of the local days and of the printed times
+	// (default time.UTC, so that output does not depend on the machine).
+	Location *time.Location
+	// Host is the syslog host (default "mx"); Hosts, when not empty, replaces
+	// it with several hosts, each session picking one at random.
+	Host  string
+	Hosts []string
+	// Users is the number of distinct user names (default 50). Names include
+	// "@domain", dots, '+', mixed case, spaces and a few with ", " inside.
+	Users int
+	// SessionsPerDay is the number of authenticated sessions that start on
+	// each local day (exact; default 1000). A session ends, and is counted
+	// in the truth, on the day of its end line.
+	SessionsPerDay int
+	// Format is the transport form (default Classic).
+	Format Format
+	// Eras are the courier-imap eras sessions pick from, uniformly per
+	// session (default {Era509}). Repeat an era to weight it.
+	Eras []Era
+	// POP3Share is the share of POP3 sessions (default 0.3; negative: none).
+	POP3Share float64
+	// NoiseRatio is the mean number of non-traffic lines per authenticated
+	// session (default 2; negative: none): its LOGIN and Connection lines,
+	// LOGIN FAILED, pre-auth Disconnected, couriertls, connection limits,
+	// postfix, cron, sshd and UW-IMAP lines.
+	NoiseRatio float64
+	// PreLogin is the probability, per authenticated session, of an extra
+	// pre-login IMAP session "LOGOUT, ip=[..], port=[..], rcvd=, sent="
+	// (default 0.05; negative: none).
+	PreLogin float64
+	// RepeatBursts is the probability per traffic line of the Courier
+	// repeated-line bug: the byte-identical line is written k more times
+	// (k uniform in 1..20), either adjacent or interleaved with the lines of
+	// the next three seconds (default 0.02; negative: none).
+	RepeatBursts float64
+	// RsyslogMarkers is the probability, per traffic line without a repeat
+	// burst, of an rsyslog "message repeated N times: [ line]" or "last
+	// message repeated N times" marker right after it (N in 1..20); also
+	// applied to LOGIN FAILED lines (default 0).
+	RsyslogMarkers float64
+	// BigUsers is the number of users with huge transfers (600 MB-like
+	// uploads: rcvd up to ~1e9) (default 2; negative: none).
+	BigUsers int
+	// MaxLines, when > 0, makes generation run day after day (Days is then
+	// ignored) and stop after exactly MaxLines lines.
+	MaxLines int64
+}
+
+// Defaults used for zero fields.
+const (
+	DefaultHost           = "mx"
+	DefaultDays           = 1
+	DefaultUsers          = 50
+	DefaultSessionsPerDay = 1000
+	DefaultPOP3Share      = 0.3
+	DefaultNoiseRatio     = 2
+	DefaultPreLogin       = 0.05
+	DefaultRepeatBursts   = 0.02
+	DefaultBigUsers       = 2
+)
+
+// DefaultStart is the first day when Options.Start is zero.
+var DefaultStart = time.Date(2026, 7, 28, 0, 0, 0, 0, time.UTC)
+
+// Resolved returns o with defaults filled in, or an error naming the first
+// invalid field. Resolved is idempotent: negative rates stay negative.
+func (o Options) Resolved() (Options, error) {
+	if o.Start.IsZero() {
+		o.Start = DefaultStart
+	}
+	if y := o.Start.Year(); y < 1970 || y > 9999 {
+		return o, fmt.Errorf("loggen: Options.Start %s: year must be 1970-9999", o.Start.Format("2006-01-02"))
+	}
+	if o.Days == 0 {
+		o.Days = DefaultDays
+	}
+	if o.Days < 0 || o.Days > 100000 {
+		return o, fmt.Errorf("loggen: Options.Days = %d: must be 1-100000", o.Days)
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if len(o.Hosts) == 0 {
+		if o.Host == "" {
+			o.Host = DefaultHost
+		}
+		o.Hosts = []string{o.Host}
+	} else {
+		o.Hosts = append([]string(nil), o.Hosts...)
+	}
+	if len(o.Hosts) > 1000 {
+		return o, fmt.Errorf("loggen: Options.Hosts: %d hosts, at most 1000", len(o.Hosts))
+	}
+	for i, h := range o.Hosts {
+		if h == "" || strings.ContainsAny(h, " \t\r\n:[]") {
+			return o, fmt.Errorf("loggen: Options.Hosts[%d] = %q: must be a non-empty syslog host name without spaces, ':' or brackets", i, h)
+		}
+	}
+	if o.Host == "" {
+		o.Host = o.Hosts[0]
+	}
+	if o.Users == 0 {
+		o.Users = DefaultUsers
+	}
+	if o.Users < 1 || o.Users > 1_000_000 {
+		return o, fmt.Errorf("loggen: Options.Users = %d: must be 1-1000000", o.Users)
+	}
+	if o.SessionsPerDay == 0 {
+		o.SessionsPerDay = DefaultSessionsPerDay
+	}
+	if o.SessionsPerDay < 1 || o.SessionsPerDay > 100_000_000 {
+		return o, fmt.Errorf("loggen: Options.SessionsPerDay = %d: must be 1-100000000", o.SessionsPerDay)
+	}
+	if o.Format < Classic || o.Format > Mixed {
+		return o, fmt.Errorf("loggen: Options.Format = %d: unknown format", int(o.Format))
+	}
+	if len(o.Eras) == 0 {
+		o.Eras = []Era{Era509}
+	} else {
+		o.Eras = append([]Era(nil), o.Eras...)
+	}
+	for i, e := range o.Eras {
+		if !e.valid() {
+			return o, fmt.Errorf("loggen: Options.Eras[%d] = %d: unknown era", i, int(e))
+		}
+	}
+	rates := []struct {
+		name string
+		p    *float64
+		def  float64
+		max  float64
+	}{
+		{"POP3Share", &o.POP3Share, DefaultPOP3Share, 1},
+		{"NoiseRatio", &o.NoiseRatio, DefaultNoiseRatio, 100},
+		{"PreLogin", &o.PreLogin, DefaultPreLogin, 1},
+		{"RepeatBursts", &o.RepeatBursts, DefaultRepeatBursts, 1},
+		{"RsyslogMarkers", &o.RsyslogMarkers, 0, 1},
+	}
+	for _, r := range rates {
+		if math.IsNaN(*r.p) || math.IsInf(*r.p, 0) {
+			return o, fmt.Errorf("loggen: Options.%s = %v: must be a finite number", r.name, *r.p)
+		}
+		if *r.p == 0 {
+			*r.p = r.def
+		}
+		if *r.p > r.max {
+			return o, fmt.Errorf("loggen: Options.%s = %v: must be at most %v", r.name, *r.p, r.max)
+		}
+	}
+	if o.BigUsers == 0 {
+		o.BigUsers = DefaultBigUsers
+	}
+	if o.BigUsers > o.Users {
+		o.BigUsers = o.Users
+	}
+	if o.MaxLines < 0 {
+		return o, fmt.Errorf("loggen: Options.MaxLines = %d: must not be negative", o.MaxLines)
+	}
+	return o, nil
+}
+
+// rate returns a resolved rate with "negative means none" applied.
+func rate(p float64) float64 {
+	if p < 0 {
+		return 0
+	}
+	return p
+}
+
+// EstimatedLinesPerSession is the expected number of lines one
+// authenticated session produces with these (resolved) options: its end
+// line, noise, pre-login sessions, repeat copies and markers. The CLI uses it
+// to size SessionsPerDay for a wanted line count.
+func (o Options) EstimatedLinesPerSession() float64 {
+	rb := rate(o.RepeatBursts)
+	return 1 + rate(o.NoiseRatio) + rate(o.PreLogin)*(1+rb*10.5) + rb*10.5 + (1-rb)*rate(o.RsyslogMarkers)
+}
