@@ -10,6 +10,12 @@ INFLUXD_VERSION=${INFLUXD_VERSION:-v1.8.10}
 BIN_DIR=${INFLUXD_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/courier-traffic/influxd-$INFLUXD_VERSION}
 if [ ! -x "$BIN_DIR/influxd" ]; then
   mkdir -p "$BIN_DIR"
+  # Test binaries of several packages may ask for the server at once: one
+  # builds, the others wait for it instead of compiling the same thing.
+  exec 9>"$BIN_DIR/.build.lock"
+  if command -v flock >/dev/null; then flock 9; fi
+fi
+if [ ! -x "$BIN_DIR/influxd" ]; then
   echo "building influxd $INFLUXD_VERSION into $BIN_DIR (once; about 2-3 minutes)" >&2
   tmp=$(mktemp -d "$BIN_DIR/.build.XXXXXX")
   GOBIN="$tmp" GOFLAGS=-mod=mod CGO_ENABLED=0 \
