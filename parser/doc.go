@@ -16,6 +16,26 @@
 // rsyslog repeat marker, carrying its count). A line that claims to be Courier
 // traffic but is broken returns a *SyntaxError that gives the byte position.
 //
+// Errors and skips: a blank line is Skip. A non-blank line without a
+// recognisable timestamp is Skip with a *SyntaxError (the caller counts it
+// as garbled). A line of another identifier is Skip without looking at the
+// message, so foreign lines cost little. A Courier line whose counters are
+// not non-negative int64 decimals, that repeats a field, has rcvd without
+// sent (or headers without body, top without retr), or whose length equals
+// a logger limit (505, 511, 800, 1023 bytes) without the TLS flag last is
+// Skip with a *SyntaxError: a possibly cut line never yields a wrong number.
+// Lines without counters (POP3 pre-login QUIT, pre-auth Disconnected) are
+// Skip without error.
+//
+// Users are logged unescaped: the user is everything between "user=" and
+// the rightmost ", ip=[", kept byte for byte (spaces, commas, case).
+//
+// Time: classic stamps are read in Options.Location with the year from
+// Options.Year or InferYear(ref). RFC 3339 stamps keep their written offset
+// (shared, preallocated zones for multiples of 15 minutes; other offsets are
+// returned in UTC, the same instant). The vendor (Plesk) epoch prefix is
+// skipped; Event.Time always comes from the syslog header.
+//
 // Zero allocations: the strings of an Event (Host, Daemon, User, IP, Port,
 // Keyword) are substrings of the input; they alias it and live as long as it.
 // A caller that parsed an unsafe.String view of a reused buffer must copy the
