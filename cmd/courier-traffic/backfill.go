@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/courier-traffic/courier-traffic/flush"
+	"github.com/courier-traffic/courier-traffic/report"
+	"github.com/schollz/progressbar/v3"
+)
+
+// backfillKeys are the plugin keys backfill reads: everything but the
+// record keys of structured inputs (backfill reads raw lines only).
+var backfillKeys = []string{
+	flush.KeyInfluxURL, flush.KeyInfluxOrg, flush.KeyInfluxBucket, flush.KeyInfluxToken,
+	flush.KeyInfluxTokenFile, flush.KeyInfluxTimeout, flush.KeyInfluxTLSCAFile,
+	flush.KeyInfluxTLSInsecure, flush.KeyInfluxGzip, flush.KeyBatchSize, flush.KeyMeasurement,
+	flush.KeyDedup, flush.KeyDedupWindow, flush.KeyDedupMaxEntries, flush.KeyTimeZone,
+	flush.KeyIdentifiers, flush.KeyUserCase, flush.KeyCountUnauthenticated, flush.KeyExcludeIPs,
+	flush.KeyStatsInterval, flush.KeyStatsMeasurement,
+}
+
+// arenaSize bounds the raw line bytes one batch holds: the Batch keeps the
+// lines' strings without copying until Write returns, so they live in this
+// arena, which is reused after each Write. Memory stays flat whatever the
+// input size.
+const arenaSize = 8 << 20
+
+func runBackfill(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("courier-traffic backfill", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	tz := fs.String("tz", "", "short for --time-zone")
+	verbose := fs.Bool("verbose", false, "log at info and debug level too (per-batch details, skipped lines)")
+	noProgress := fs.Bool("no-progress", false, "no progress bar even on a terminal")
+	cf := newConfigFlags(fs, backfillKeys, keyUsage)
+	// The plugin logs statistics every minute; a CLI run prints its summary
+	// at the end instead.
+	cf.defaults[flush.KeyStatsInterval] = "0"
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: courier-traffic backfill [flags] FILE...\n"+
+			"Writes the sessions of log files (gzip included; - is standard input) into InfluxDB through the\n"+
+			"plugin's own code: same points, same dedup, so back-filled and live data never double-count.\n"+
+			"Re-running over the same files changes nothing.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsageShown
+	}
+	if len(files) == 0 {
+		return usageError(errors.New("no files: give the logs to back-fill (mail.log.*, gzip included; - for stdin)"))
+	}
+	cfg, err := loadConfig(cf, *tz)
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	var (
+		mu      sync.Mutex
+		lastErr string
+	)
+	logger := func(level flush.Level, msg string) {
+		if level == flush.LevelError {
+			mu.Lock()
+			lastErr = msg
+			mu.Unlock()
+		}
+		// Errors are the failure's reason, printed once at the end; the
+		// CLI does not retry (a re-run does, idempotently).
+		if level == flush.LevelWarn || *verbose {
+			fmt.Fprintf(e.stderr, "courier-traffic backfill: %s: %s\n", level, msg)
+		}
+	}
+	if *verbose {
+		fmt.Fprintf(e.stderr, "courier-traffic backfill: config: %s\n", cfg)
+	}
+	f, err := flush.New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+
+	var bar *progressbar.ProgressBar
+	var count func(int)
+	if !*noProgress && e.isTerminal(e.stderr) {
+		bar = newBar(e.stderr, totalSize(files))
+		count = func(n int) { _ = bar.Add(n) }
+	}
+
+	b := &backfiller{ctx: ctx, f: f, batchSize: cfg.BatchSize, arena: make([]byte, 0, arenaSize)}
+	b.batch = f.NewBatch()
+	for _, name := range files {
+		if err = b.file(name, e, count); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = b.write()
+	}
+	// After a failure the current batch is abandoned unwritten: the run
+	// stops with the reason, and a re-run writes everything again.
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	s := f.Stats()
+	fmt.Fprintf(e.stdout, "backfill: %d lines, %d sessions, %d repeats dropped, %d points written, %s\n",
+		s.Records, s.Traffic, s.Repeats, s.PointsWritten, time.Since(start).Round(time.Millisecond))
+	if *verbose {
+		fmt.Fprintf(e.stderr, "courier-traffic backfill: stats: %s\n", s)
+	}
+	if err != nil {
+		var we *writeError
+		if errors.As(err, &we) {
+			mu.Lock()
+			reason := lastErr
+			mu.Unlock()
+			if reason == "" {
+				reason = "no server message"
+			}
+			reason = strings.TrimSuffix(strings.TrimSuffix(reason, ": will retry"), ": dropped")
+			return fmt.Errorf("%w: %s (back-fill is idempotent: fix the cause and run it again)", err, reason)
+		}
+		return err
+	}
+	return nil
+}
+
+// writeError is a Write that did not deliver.
+type writeError struct{ outcome flush.Outcome }
+
+func (e *writeError) Error() string {
+	if e.outcome == flush.Retry {
+		return "write failed (InfluxDB unreachable, overloaded, or refusing the token or bucket)"
+	}
+	return "write rejected by InfluxDB (bad points, field type conflict or outside retention)"
+}
+
+type backfiller struct {
+	ctx       context.Context
+	f         *flush.Flusher
+	batch     *flush.Batch
+	batchSize int
+	arena     []byte // raw bytes of the lines the current batch references
+}
+
+func (b *backfiller) file(name string, e env, count func(int)) error {
+	in, err := report.Open(name, e.stdin, e.now(), count)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	var werr error
+	err = in.Lines(func(line []byte) {
+		if werr != nil {
+			return
+		}
+		if len(b.arena)+len(line) > cap(b.arena) && len(b.arena) > 0 {
+			if werr = b.write(); werr != nil {
+				return
+			}
+		}
+		off := len(b.arena)
+		b.arena = append(b.arena, line...) // grows only for a line longer than the arena
+		// The Batch keeps this view until Write returns; the arena is not
+		// overwritten before then.
+		s := unsafe.String(unsafe.SliceData(b.arena[off:]), len(line))
+		b.batch.AddLine(s, in.Ref)
+		if b.batch.Len() >= b.batchSize {
+			werr = b.write()
+		}
+	})
+	if werr != nil {
+		return werr
+	}
+	if err != nil {
+		return err
+	}
+	return b.ctx.Err()
+}
+
+// write writes the current batch and starts the next one.
+func (b *backfiller) write() error {
+	if err := b.ctx.Err(); err != nil {
+		return err
+	}
+	out := b.f.Write(b.ctx, b.batch)
+	b.batch = b.f.NewBatch()
+	b.arena = b.arena[:0]
+	if out != flush.Delivered {
+		if err := b.ctx.Err(); err != nil {
+			return err
+		}
+		return &writeError{out}
+	}
+	return nil
+}
+
+func totalSize(files []string) int64 {
+	var total int64
+	for _, name := range files {
+		if name == "-" {
+			return -1
+		}
+		st, err := os.Stat(name)
+		if err != nil || !st.Mode().IsRegular() {
+			return -1
+		}
+		total += st.Size()
+	}
+	return total
+}
+
+func newBar(w io.Writer, total int64) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetDescription("backfill"),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionSetWidth(20),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+		progressbar.OptionFullWidth(),
+	)
+}

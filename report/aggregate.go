@@ -1,0 +1,279 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/courier-traffic/courier-traffic/flush"
+	"github.com/courier-traffic/courier-traffic/parser"
+)
+
+// Stats count what an Aggregator saw. Every line other than a repeat marker
+// lands in exactly one of the counters after Lines (Markers counts the
+// markers); the N copies a marker stands for land in Repeats (dedup on) or,
+// with dedup off, in the counters a session lands in.
+type Stats struct {
+	Lines           int64 // lines read
+	Skipped         int64 // lines without "rcvd=", not parsed (dedup on): they cannot change a sum
+	NotTraffic      int64 // not a Courier session end (other daemons, LOGIN, ...)
+	SyntaxErrors    int64 // Courier-looking lines that are broken, lines without a syslog header
+	OtherDay        int64 // traffic of another day than the report's
+	OtherService    int64 // traffic of the service not selected
+	Unauthenticated int64 // pre-login sessions (no user=): not users, as in the classic script
+	NoBytes         int64 // sessions without rcvd=/sent= (courier-imap < 4.1): the classic script skips them too
+	Excluded        int64 // sessions from an exclude_ips address
+	Markers         int64 // rsyslog repeat markers ("message repeated N times", "last message repeated N times")
+	Repeats         int64 // repeated records dropped: identical identities, and the N copies a marker stands for (dedup on)
+	Counted         int64 // sessions summed into the report
+}
+
+// Aggregator sums the sessions of one local day per user, straight from log
+// lines: it keeps only the per-user sums and the bounded dedup seen-set, so
+// its memory does not grow with the input. It is used by one goroutine.
+//
+// Semantics (the same choices as the plugin, so that a report from files
+// and one from InfluxDB agree):
+//   - a session counts on the day of its logged time in the configured zone
+//     (time_zone; RFC 3339 stamps are converted into it);
+//   - a repeat is a record whose identity (flush.Identity) was seen before,
+//     adjacent or not, within the dedup window; repeat markers stand for
+//     repeats and are dropped; with dedup off every record counts and
+//     markers count N more copies (see repeat);
+//   - pre-login sessions (no user) and sessions without rcvd/sent are not
+//     counted, like the classic script (its sed needs user= and rcvd=, sent=);
+//     with dedup on, lines without "rcvd=" are not even parsed (Stats.Skipped);
+//   - exclude_ips and user_case apply as in the plugin.
+type Aggregator struct {
+	p        *parser.Parser
+	dedup    *flush.Dedup // nil: dedup off
+	svc      Service
+	start    time.Time // the day's first instant in the report's zone
+	end      time.Time // the next day's first instant
+	lower    bool
+	excluded []netip.Prefix
+	users    map[string]*Sums
+	stats    Stats
+	ev       parser.Event
+
+	// Dedup off only: the previous line, when it was a session that a
+	// "last message repeated N times" marker may stand for.
+	prevLine []byte
+	prevRef  time.Time
+	prevOK   bool
+	prevEv   parser.Event
+}
+
+// NewAggregator returns an Aggregator for date and service under cfg (its
+// time_zone, identifiers, user_case, exclude_ips and dedup keys). year,
+// when non-zero, is the year of every year-less timestamp (--year);
+// otherwise each input's reference time decides it (DESIGN.md section 5).
+func NewAggregator(cfg *flush.Config, date Date, svc Service, year int) (*Aggregator, error) {
+	loc := cfg.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	p, err := parser.New(parser.Options{Identifiers: cfg.Identifiers, Location: loc, Year: year})
+	if err != nil {
+		return nil, err
+	}
+	a := &Aggregator{
+		p:        p,
+		svc:      svc,
+		lower:    cfg.LowerUser,
+		excluded: cfg.ExcludeIPs,
+		users:    make(map[string]*Sums),
+	}
+	a.start, a.end = date.Bounds(loc)
+	if cfg.Dedup {
+		a.dedup = flush.NewDedup(cfg.DedupWindow, cfg.DedupMaxEntries)
+	}
+	return a, nil
+}
+
+var rcvdKey = []byte("rcvd=")
+
+// AddLine accounts one raw log line. ref is the reference time for a
+// year-less timestamp (the file's modification time). line is read only
+// during the call: the Aggregator copies what it keeps.
+func (a *Aggregator) AddLine(line []byte, ref time.Time) {
+	a.stats.Lines++
+	// A view, not a copy: the parser's strings alias it, and every string
+	// the Aggregator keeps (a new user name) is cloned before the next line
+	// overwrites the buffer. This keeps the hot path free of allocations.
+	if a.dedup != nil && !bytes.Contains(line, rcvdKey) {
+		// Only a session end with rcvd= can count (the rule of the classic
+		// script's sed); with dedup on nothing else changes a sum, repeat
+		// markers included. A SIMD substring search is an order of
+		// magnitude cheaper than a parse, and most lines of a mail log are
+		// not Courier session ends.
+		a.stats.Skipped++
+		return
+	}
+	s := unsafe.String(unsafe.SliceData(line), len(line))
+	hadPrev := a.prevOK
+	a.prevOK = false
+	res, err := a.p.ParseLine(s, ref, &a.ev)
+	switch {
+	case err != nil:
+		a.stats.SyntaxErrors++
+	case res == parser.Traffic:
+		if a.add(&a.ev, 1, true) && a.dedup == nil {
+			// Dedup off: a "last message repeated" marker on the next line
+			// stands for copies of this one. Keep the raw line (a copy into
+			// a reused buffer, no allocation) and re-parse it if needed.
+			a.prevLine = append(a.prevLine[:0], line...)
+			a.prevRef, a.prevOK = ref, true
+		}
+	case res == parser.Repeat:
+		a.repeat(&a.ev, hadPrev)
+	default:
+		a.stats.NotTraffic++
+	}
+}
+
+// repeat handles an rsyslog repeat marker for N suppressed copies, with the
+// plugin's semantics (flush.Batch): with dedup on the copies are repeats;
+// with dedup off "message repeated N times: [ msg ]" counts N copies of
+// msg, and "last message repeated N times" N copies of the line just before
+// it, when that line was a counted session of the same host (and daemon,
+// if the marker names one).
+func (a *Aggregator) repeat(ev *parser.Event, hadPrev bool) {
+	a.stats.Markers++
+	n := int64(ev.Repeats)
+	if a.dedup != nil {
+		a.stats.Repeats += n
+		return
+	}
+	if n <= 0 {
+		return
+	}
+	if ev.Service != parser.ServiceUnknown {
+		a.add(ev, n, false)
+		return
+	}
+	if !hadPrev {
+		return
+	}
+	host, daemon := ev.Host, ev.Daemon
+	src := &a.prevEv
+	p := a.prevLine
+	res, err := a.p.ParseLine(unsafe.String(unsafe.SliceData(p), len(p)), a.prevRef, src)
+	if err != nil || res != parser.Traffic || src.Host != host || (daemon != "" && src.Daemon != daemon) {
+		return
+	}
+	a.add(src, n, false)
+}
+
+// add counts n copies of a traffic event, after the user, exclusion, day,
+// service, bytes and dedup filters. check says whether the event is an
+// original record (dedup applies) or copies standing for a marker. It
+// reports whether the event would be a point of the plugin (a session of a
+// user, not excluded), which is what a following marker may repeat.
+func (a *Aggregator) add(ev *parser.Event, n int64, check bool) (point bool) {
+	switch {
+	case ev.User == "":
+		a.stats.Unauthenticated += n
+		return false
+	case len(a.excluded) > 0 && a.isExcluded(ev.IP):
+		a.stats.Excluded += n
+		return false
+	case ev.Time.Before(a.start) || !ev.Time.Before(a.end):
+		a.stats.OtherDay += n
+		return true
+	case !a.svc.Match(ev.Service):
+		a.stats.OtherService += n
+		return true
+	case ev.Has&parser.HasBytes == 0:
+		a.stats.NoBytes += n
+		return true
+	}
+	if check && a.dedup != nil {
+		id := flush.Identity(ev)
+		if a.dedup.Seen(id) > 0 {
+			a.stats.Repeats += n
+			return true
+		}
+		a.dedup.Add(id, ev.Time, 1)
+	}
+	user := ev.User
+	if a.lower {
+		user = strings.ToLower(user) // no allocation when already lower case
+	}
+	s := a.users[user]
+	if s == nil {
+		s = &Sums{}
+		a.users[strings.Clone(user)] = s
+	}
+	s.Sessions += n
+	s.Rcvd = satAdd(s.Rcvd, satMul(n, ev.Rcvd))
+	s.Sent = satAdd(s.Sent, satMul(n, ev.Sent))
+	a.stats.Counted += n
+	return true
+}
+
+// satAdd and satMul saturate at MaxInt64 instead of wrapping: counters are
+// non-negative int64 (the parser's guarantee), and a hostile log must not
+// turn a sum negative. Real sums are nowhere near (9.2 EB).
+func satAdd(a, b int64) int64 {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+func satMul(n, v int64) int64 {
+	if n > 0 && v > math.MaxInt64/n {
+		return math.MaxInt64
+	}
+	return n * v
+}
+
+// isExcluded matches ip, IPv4-mapped addresses unwrapped, against
+// exclude_ips (whose prefixes flush.LoadConfig stores unwrapped).
+func (a *Aggregator) isExcluded(ip string) bool {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range a.excluded {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// Read accounts every line of r (see EachLine for the line rules).
+func (a *Aggregator) Read(r io.Reader, ref time.Time) error {
+	return EachLine(r, func(line []byte) { a.AddLine(line, ref) })
+}
+
+// ReadInput accounts every line of an opened input, with its reference time.
+func (a *Aggregator) ReadInput(in *Input) error {
+	return in.Lines(func(line []byte) { a.AddLine(line, in.Ref) })
+}
+
+// Users returns a copy of the per-user sums counted so far.
+func (a *Aggregator) Users() map[string]Sums {
+	m := make(map[string]Sums, len(a.users))
+	for u, s := range a.users {
+		m[u] = *s
+	}
+	return m
+}
+
+// Stats returns the counters so far.
+func (a *Aggregator) Stats() Stats { return a.stats }
+
+// String is a one-line summary of the counters, for --verbose.
+func (s Stats) String() string {
+	return fmt.Sprintf("lines=%d skipped=%d counted=%d repeats=%d markers=%d other_day=%d other_service=%d unauthenticated=%d no_bytes=%d excluded=%d not_traffic=%d syntax_errors=%d",
+		s.Lines, s.Skipped, s.Counted, s.Repeats, s.Markers, s.OtherDay, s.OtherService, s.Unauthenticated, s.NoBytes, s.Excluded, s.NotTraffic, s.SyntaxErrors)
+}

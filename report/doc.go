@@ -1,0 +1,33 @@
+// Package report is the engine of `courier-traffic report`: the classic
+// per-user daily traffic report of the sed|uniq|awk script, computed right.
+//
+// Pieces, each usable alone:
+//
+//   - Open and EachLine read log inputs: plain or gzip files (detected by
+//     their magic bytes, multi-member gzip included) or standard input, as
+//     lines in a reused 1 MiB buffer. The slice passed to the callback is
+//     valid only during the call. Lines over 4 MiB are cut (never Courier).
+//   - Aggregator sums one local day's sessions per user with the plugin's
+//     own parser and dedup identity (package flush), keeping only the
+//     per-user sums and the bounded dedup seen-set: memory does not grow
+//     with the input. AddLine makes an unsafe.String view of the line (no
+//     copy, no allocation per line) and clones only new user names. An
+//     Aggregator belongs to one goroutine.
+//   - QueryInflux computes the same per-user sums from the points the
+//     plugin (or `courier-traffic backfill`) wrote, with a Flux query that
+//     runs on InfluxDB 1.8.10 (Flux 0.65) and 2.x.
+//   - NewTable ranks the sums and writes them as the classic text report
+//     (byte for byte the script's format), JSON or CSV.
+//
+// Semantics, where the classic script is wrong (see the command's README):
+// 64-bit sums, RFC 3339 and journald timestamps, repeats that are not
+// adjacent (a record identity, not uniq on the extracted tuple), user names
+// with commas or blanks, distinct sessions that share user, bytes and
+// second. Where it is right (classic syslog lines, user names without
+// blanks or commas, sums under 2^31, only adjacent repeats) the text output
+// is byte-identical to the script's; the tests run the script to check.
+//
+// Parse functions (ParseDate, ParseUnit, ParseThreshold, ParseService,
+// ParseFormat) return errors that name the flag's value; nothing in the
+// package panics on bad input.
+package report
