@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the module for the given time each (default 30s).
+# Runs every fuzz target of the module for the given -fuzztime each (default 30s;
+# a count such as 20000x runs that many inputs instead).
 # Targets are found by name (func FuzzXxx in *_test.go); a crasher is written by
 # `go test` to the package's testdata/fuzz/FuzzXxx/ and fails this script.
 set -euo pipefail
