@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/courier-traffic/courier-traffic/internal/fbhost"
 	"github.com/courier-traffic/courier-traffic/internal/influxtest"
 	"github.com/courier-traffic/courier-traffic/internal/loggen"
 )
@@ -28,7 +29,7 @@ var styles = []style{
 		// it (a little after it was logged), the reference of year inference.
 		name: "tail", format: loggen.Mixed,
 		record: func(l loggen.Line) rec {
-			return rec{ts: eventTS(l.Time.Add(1500 * time.Millisecond)), kv: []string{"log", "s:" + l.Raw}}
+			return rec{TS: fbhost.EventTime(l.Time.Add(1500 * time.Millisecond)), KV: []string{"log", "s:" + l.Raw}}
 		},
 	},
 	{
@@ -36,7 +37,7 @@ var styles = []style{
 		// time comes from the header (whole seconds for classic stamps).
 		name: "syslog", format: loggen.Classic,
 		record: func(l loggen.Line) rec {
-			return rec{ts: eventTS(l.Time), kv: []string{
+			return rec{TS: fbhost.EventTime(l.Time), KV: []string{
 				"pri", "s:22", "host", "s:" + l.Host, "ident", "s:" + l.Ident,
 				"pid", "s:" + strconv.Itoa(l.PID), "message", "s:" + l.Message}}
 		},
@@ -46,7 +47,7 @@ var styles = []style{
 		// journal's receive time, the source time is in microseconds.
 		name: "systemd", format: loggen.RFC3339,
 		record: func(l loggen.Line) rec {
-			return rec{ts: eventTS(l.Time.Add(2 * time.Millisecond)), kv: []string{
+			return rec{TS: fbhost.EventTime(l.Time.Add(2 * time.Millisecond)), KV: []string{
 				"PRIORITY", "s:6", "_HOSTNAME", "s:" + l.Host, "SYSLOG_IDENTIFIER", "b:" + l.Ident,
 				"_PID", "s:" + strconv.Itoa(l.PID), "MESSAGE", "b:" + l.Message,
 				"_SOURCE_REALTIME_TIMESTAMP", "s:" + strconv.FormatInt(l.Time.UnixMicro(), 10)}}
@@ -125,10 +126,7 @@ func TestSums(t *testing.T) {
 		opts := loggen.Options{Seed: int64(7 + i), Days: 3, SessionsPerDay: 250, Users: 20,
 			Location: loc, Start: time.Date(2026, 3, 28, 0, 0, 0, 0, time.UTC), Hosts: []string{"mx1", "mx2"}}
 		chunks, want := generate(t, st, opts, 400)
-		h.configure(st.name, props...)
-		if got := h.one("init %s", st.name); got != "FLB_OK" {
-			t.Fatalf("init %s: %s\n%s", st.name, got, h.stderr.String())
-		}
+		h.init(st.name, props...)
 		jobs = append(jobs, job{st: st, srv: srv, chunks: chunks, want: want, loc: loc})
 	}
 	// interleave the instances chunk by chunk, as Fluent Bit's pipeline does
@@ -143,7 +141,7 @@ func TestSums(t *testing.T) {
 			layout := layouts[c%len(layouts)]
 			for try := 0; try < 2; try++ {
 				if got := h.one("flush %s %s %s", j.st.name, f, layout); got != "FLB_OK" {
-					t.Fatalf("%s chunk %d (%s) flush %d: %s\n%s", j.st.name, c, layout, try, got, h.stderr.String())
+					t.Fatalf("%s chunk %d (%s) flush %d: %s\n%s", j.st.name, c, layout, try, got, h.log())
 				}
 			}
 		}
@@ -164,7 +162,7 @@ func TestSums(t *testing.T) {
 			t.Errorf("exit %s: %s", j.st.name, got)
 		}
 	}
-	if log := h.stderr.String(); strings.Contains(log, "[error]") {
+	if log := h.log(); strings.Contains(log, "[error]") {
 		t.Errorf("plugin logged errors:\n%s", log)
 	}
 }
@@ -175,34 +173,31 @@ func TestSums(t *testing.T) {
 func TestRetryAfterRestart(t *testing.T) {
 	srv := influxtest.Start(t, influxtest.Options{Auth: true})
 	h := startHost(t)
-	h.configure("a", instanceProps(srv, "time_zone", "UTC", "influx_timeout", "5s")...)
-	if got := h.one("init a"); got != "FLB_OK" {
-		t.Fatalf("init: %s\n%s", got, h.stderr.String())
-	}
+	h.init("a", instanceProps(srv, "time_zone", "UTC", "influx_timeout", "5s")...)
 	chunks, want := generate(t, styles[1], loggen.Options{Seed: 3, Days: 2, SessionsPerDay: 150}, 300)
 	files := make([]string, len(chunks))
 	for i, c := range chunks {
 		files[i] = h.records(c)
 	}
 	if got := h.one("flush a %s v2a32", files[0]); got != "FLB_OK" {
-		t.Fatalf("first chunk: %s\n%s", got, h.stderr.String())
+		t.Fatalf("first chunk: %s\n%s", got, h.log())
 	}
 	srv.Stop(t)
 	for _, f := range files[1:3] {
 		if got := h.one("flush a %s v2a32", f); got != "FLB_RETRY" {
-			t.Fatalf("server stopped: %s, want FLB_RETRY\n%s", got, h.stderr.String())
+			t.Fatalf("server stopped: %s, want FLB_RETRY\n%s", got, h.log())
 		}
 	}
 	srv.Restart(t)
 	for i, f := range files[1:] {
 		if got := h.one("flush a %s v2a32", f); got != "FLB_OK" {
-			t.Fatalf("after restart, chunk %d: %s\n%s", i+1, got, h.stderr.String())
+			t.Fatalf("after restart, chunk %d: %s\n%s", i+1, got, h.log())
 		}
 	}
 	if diff := cmp.Diff(want, srv.Sums(t, "", time.UTC)); diff != "" {
 		t.Errorf("sums (-want +got):\n%s", diff)
 	}
-	if log := h.stderr.String(); strings.Contains(log, strings.SplitN(srv.Token, ":", 2)[1]) {
+	if log := h.log(); strings.Contains(log, strings.SplitN(srv.Token, ":", 2)[1]) {
 		t.Errorf("the token's password appears in the plugin log:\n%s", log)
 	}
 }
@@ -216,10 +211,7 @@ func TestRetryAfterRestart(t *testing.T) {
 func TestConcurrentFlushes(t *testing.T) {
 	srv := influxtest.Shared(t)
 	h := startHost(t)
-	h.configure("w", instanceProps(srv, "time_zone", "UTC")...)
-	if got := h.one("init w"); got != "FLB_OK" {
-		t.Fatalf("init: %s\n%s", got, h.stderr.String())
-	}
+	h.init("w", instanceProps(srv, "time_zone", "UTC")...)
 	chunks, want := generate(t, styles[2], loggen.Options{Seed: 11, Days: 2, SessionsPerDay: 200, RepeatBursts: 0.1}, 250)
 	var files []string
 	for _, c := range chunks {
@@ -233,14 +225,14 @@ func TestConcurrentFlushes(t *testing.T) {
 		}
 		for _, r := range res {
 			if r.Name != "FLB_OK" {
-				t.Fatalf("parflush thread %d: %s\n%s", r.Thread, r.Name, h.stderr.String())
+				t.Fatalf("parflush thread %d: %s\n%s", r.Thread, r.Name, h.log())
 			}
 		}
 	}
 	res := h.do("parflush w v2a32 %s %s %s %s", files[0], files[0], files[0], files[0])
 	for _, r := range res {
 		if r.Name != "FLB_OK" {
-			t.Fatalf("same chunk, thread %d: %s\n%s", r.Thread, r.Name, h.stderr.String())
+			t.Fatalf("same chunk, thread %d: %s\n%s", r.Thread, r.Name, h.log())
 		}
 	}
 	if diff := cmp.Diff(want, srv.Sums(t, "", time.UTC)); diff != "" {
@@ -260,14 +252,11 @@ func courierLine(t time.Time, user string, rcvd, sent int) string {
 func TestBadInput(t *testing.T) {
 	srv := influxtest.Shared(t)
 	h := startHost(t)
-	h.configure("b", instanceProps(srv, "time_zone", "UTC")...)
-	if got := h.one("init b"); got != "FLB_OK" {
-		t.Fatalf("init: %s\n%s", got, h.stderr.String())
-	}
+	h.init("b", instanceProps(srv, "time_zone", "UTC")...)
 	t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	tail := func(i int, user string, rcvd int) rec {
 		ts := t0.Add(time.Duration(i) * time.Second)
-		return rec{ts: eventTS(ts.Add(time.Second)), kv: []string{"log", "s:" + courierLine(ts, user, rcvd, 100)}}
+		return rec{TS: fbhost.EventTime(ts.Add(time.Second)), KV: []string{"log", "s:" + courierLine(ts, user, rcvd, 100)}}
 	}
 	good := h.records([]rec{tail(0, "alice", 10), tail(1, "bob", 20)})
 	// the chunk bytes of good, for corrupting: flushed through a file of the
@@ -289,33 +278,33 @@ func TestBadInput(t *testing.T) {
 		{"garbage chunk", "flushraw b " + garbage, "FLB_ERROR"},
 		{"empty chunk", "flushraw b " + empty, "FLB_OK"},
 		{"1 MB line", "flush b " + h.records([]rec{
-			{ts: eventTS(t0), kv: []string{"log", "s:" + huge}},
-			{ts: eventTS(t0), kv: []string{"log", "s:" + t0.Format(time.Stamp) + " mx imapd: LOGOUT, user=" + huge}},
+			{TS: fbhost.EventTime(t0), KV: []string{"log", "s:" + huge}},
+			{TS: fbhost.EventTime(t0), KV: []string{"log", "s:" + t0.Format(time.Stamp) + " mx imapd: LOGOUT, user=" + huge}},
 			tail(5, "erin", 60),
 		}) + " v2a32", "FLB_OK"},
 		{"invalid UTF-8", "flush b " + h.records([]rec{
 			tail(6, "bad\xff\xfeuser", 70),
-			{ts: eventTS(t0), kv: []string{"log", "b:\xc3\x28\xa0\xa1 not utf-8 at all"}},
+			{TS: fbhost.EventTime(t0), KV: []string{"log", "b:\xc3\x28\xa0\xa1 not utf-8 at all"}},
 			tail(7, "frank", 80),
 		}) + " v2", "FLB_OK"},
 		{"records without known keys", "flush b " + h.records([]rec{
-			{ts: eventTS(t0), kv: []string{"other", "s:x"}},
-			{ts: eventTS(t0), kv: []string{"log", "i:5"}},
-			{ts: eventTS(t0)},
+			{TS: fbhost.EventTime(t0), KV: []string{"other", "s:x"}},
+			{TS: fbhost.EventTime(t0), KV: []string{"log", "i:5"}},
+			{TS: fbhost.EventTime(t0)},
 			tail(8, "gina", 90),
 		}) + " v2", "FLB_OK"},
 		{"group markers and int/float times", "flush b " + h.records([]rec{
-			{ts: "g:start", kv: []string{"resource", "s:x"}},
-			{ts: "i:" + strconv.FormatInt(t0.Unix()+20, 10), kv: []string{"log", "s:" + courierLine(t0.Add(9*time.Second), "hank", 100, 100)}},
-			{ts: "f:" + strconv.FormatInt(t0.Unix()+20, 10) + ".25", kv: []string{"log", "s:" + courierLine(t0.Add(10*time.Second), "hank", 110, 100)}},
-			{ts: "g:end"},
+			{TS: "g:start", KV: []string{"resource", "s:x"}},
+			{TS: "i:" + strconv.FormatInt(t0.Unix()+20, 10), KV: []string{"log", "s:" + courierLine(t0.Add(9*time.Second), "hank", 100, 100)}},
+			{TS: "f:" + strconv.FormatInt(t0.Unix()+20, 10) + ".25", KV: []string{"log", "s:" + courierLine(t0.Add(10*time.Second), "hank", 110, 100)}},
+			{TS: "g:end"},
 		}) + " v2", "FLB_OK"},
 		{"good chunk again after the bad ones", "flush b " + good + " v2a32", "FLB_OK"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if got := h.one("%s", c.cmd); got != c.want {
-				t.Errorf("%s: %s, want %s\n%s", c.name, got, c.want, h.stderr.String())
+				t.Errorf("%s: %s, want %s\n%s", c.name, got, c.want, h.log())
 			}
 		})
 	}
@@ -334,7 +323,7 @@ func TestBadInput(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("sums (-want +got):\n%s", diff)
 	}
-	log := h.stderr.String()
+	log := h.log()
 	for _, want := range []string{"corrupt chunk", "byte ", "event 2", "2 record(s) before it were written"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("plugin log lacks %q:\n%s", want, log)
@@ -349,14 +338,14 @@ func packV2A32(t *testing.T, recs []rec) []byte {
 	var b []byte
 	for _, r := range recs {
 		var sec, nsec uint32
-		if _, err := fmt.Sscanf(r.ts, "e:%d.%d", &sec, &nsec); err != nil {
-			t.Fatalf("packV2A32: ts %q: %v", r.ts, err)
+		if _, err := fmt.Sscanf(r.TS, "e:%d.%d", &sec, &nsec); err != nil {
+			t.Fatalf("packV2A32: ts %q: %v", r.TS, err)
 		}
 		b = append(b, 0xdd, 0, 0, 0, 2, 0xdd, 0, 0, 0, 2, 0xd7, 0,
 			byte(sec>>24), byte(sec>>16), byte(sec>>8), byte(sec),
 			byte(nsec>>24), byte(nsec>>16), byte(nsec>>8), byte(nsec), 0x80)
-		b = append(b, 0x80|byte(len(r.kv)/2))
-		for i, x := range r.kv {
+		b = append(b, 0x80|byte(len(r.KV)/2))
+		for i, x := range r.KV {
 			if i%2 == 1 {
 				if !strings.HasPrefix(x, "s:") {
 					t.Fatalf("packV2A32: value %q: only s: supported", x)
@@ -394,12 +383,12 @@ func TestInitAndLifecycle(t *testing.T) {
 	}
 	for _, c := range bad {
 		t.Run(c.inst, func(t *testing.T) {
-			before := len(h.stderr.String())
+			before := len(h.log())
 			h.configure(c.inst, c.props...)
 			if got := h.one("init %s", c.inst); got != "FLB_ERROR" {
 				t.Fatalf("init: %s, want FLB_ERROR", got)
 			}
-			log := h.stderr.String()[before:]
+			log := h.log()[before:]
 			if !strings.Contains(log, c.key) || !strings.Contains(log, "[error]") {
 				t.Errorf("log does not name %q at error level:\n%s", c.key, log)
 			}
@@ -409,10 +398,7 @@ func TestInitAndLifecycle(t *testing.T) {
 		})
 	}
 	for _, inst := range []string{"one", "two"} {
-		h.configure(inst, "influx_url", "http://127.0.0.1:9", "influx_token", secret, "measurement", "m_"+inst, "stats_interval", "0")
-		if got := h.one("init %s", inst); got != "FLB_OK" {
-			t.Fatalf("init %s: %s\n%s", inst, got, h.stderr.String())
-		}
+		h.init(inst, "influx_url", "http://127.0.0.1:9", "influx_token", secret, "measurement", "m_"+inst, "stats_interval", "0")
 	}
 	res := h.do("exitunknown")
 	if diff := cmp.Diff([]result{
@@ -444,7 +430,7 @@ func TestInitAndLifecycle(t *testing.T) {
 	}
 	h.close()
 
-	log := h.stderr.String()
+	log := h.log()
 	if strings.Contains(log, secret) {
 		t.Errorf("log contains the token:\n%s", log)
 	}

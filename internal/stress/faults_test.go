@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/courier-traffic/courier-traffic/internal/faultproxy"
+	"github.com/courier-traffic/courier-traffic/internal/fbhost"
 	"github.com/courier-traffic/courier-traffic/internal/influxtest"
 	"github.com/courier-traffic/courier-traffic/internal/loggen"
 )
@@ -55,7 +56,7 @@ func (s scale) policy() retryPolicy {
 
 // finish reads back the sums, compares them with the truth and adds the
 // row.
-func finish(t *testing.T, name string, srv *influxtest.Server, tr loggen.Truth, in int64, h *host, start time.Time, note string) {
+func finish(t *testing.T, name string, srv *influxtest.Server, tr loggen.Truth, in int64, h *fbhost.Host, start time.Time, note string) {
 	t.Helper()
 	want := truthSums(tr)
 	got := srv.Sums(t, "", time.UTC)
@@ -64,7 +65,7 @@ func finish(t *testing.T, name string, srv *influxtest.Server, tr loggen.Truth, 
 	r := row{Scenario: name, RecordsIn: in, Truth: totalSessions(want), Stored: stored, Lost: lost, Doubled: doubled,
 		Time: time.Since(start), Note: note}
 	if h != nil {
-		if m, err := h.memory(); err == nil {
+		if m, err := h.Memory(); err == nil {
 			r.PeakRSS = m.HWM
 		} else {
 			t.Error(err)
@@ -79,14 +80,14 @@ func finish(t *testing.T, name string, srv *influxtest.Server, tr loggen.Truth, 
 // scheduler stall, not for a request that ignores influx_timeout).
 const flushMargin = 2 * time.Second
 
-func checkFeed(t *testing.T, st feedStats, err error, h *host) {
+func checkFeed(t *testing.T, st feedStats, err error, h *fbhost.Host) {
 	t.Helper()
 	if err != nil {
-		t.Fatalf("feed: %v\nplugin log (tail):\n%s", err, tail(h.log(), 30))
+		t.Fatalf("feed: %v\nplugin log (tail):\n%s", err, tail(h.Log(), 30))
 	}
 	if len(st.Dropped) > 0 {
 		t.Errorf("%d chunk(s) dropped (FLB_ERROR or retry limit), first %s\nplugin log (tail):\n%s",
-			len(st.Dropped), st.Dropped[0].path, tail(h.log(), 30))
+			len(st.Dropped), st.Dropped[0].path, tail(h.Log(), 30))
 	}
 	for _, s := range st.Slow {
 		t.Errorf("flush over its bound: %s", s)
@@ -116,8 +117,8 @@ func TestKillRestart(t *testing.T) {
 	}
 	chunks, tr := makeChunks(t, faultLog(s, 101), size, "")
 	h := startHost(t)
-	if err := h.init("a", props(srv, "", "influx_timeout", "5s")...); err != nil {
-		t.Fatalf("%v\n%s", err, h.log())
+	if err := h.Init("a", props(srv, "", "influx_timeout", "5s")...); err != nil {
+		t.Fatalf("%v\n%s", err, h.Log())
 	}
 	// New chunks keep coming while InfluxDB is down (one per pace), so the
 	// log is cut into kills+1 segments of up-time chunks around the
@@ -228,8 +229,8 @@ func TestProxyFaults(t *testing.T) {
 		return faultproxy.Fault{}
 	})
 	h := startHost(t)
-	if err := h.init("a", props(srv, proxy.URL, "influx_timeout", timeout.String(), "batch_size", fmt.Sprint(batch))...); err != nil {
-		t.Fatalf("%v\n%s", err, h.log())
+	if err := h.Init("a", props(srv, proxy.URL, "influx_timeout", timeout.String(), "batch_size", fmt.Sprint(batch))...); err != nil {
+		t.Fatalf("%v\n%s", err, h.Log())
 	}
 	bound := func(records int) time.Duration {
 		return time.Duration((records+batch-1)/batch)*timeout + flushMargin
@@ -264,23 +265,23 @@ func TestWrongTokenThenFix(t *testing.T) {
 	wrong := append(props(srv, "", "influx_timeout", "5s"), "influx_token", wrongToken)
 	// influx_token is read first-match: drop the right one from props.
 	wrong = withoutKey(wrong, "influx_token", srv.Token)
-	if err := h1.init("a", wrong...); err != nil {
-		t.Fatalf("%v\n%s", err, h1.log())
+	if err := h1.Init("a", wrong...); err != nil {
+		t.Fatalf("%v\n%s", err, h1.Log())
 	}
 	f1 := &feeder{h: h1, inst: "a", layout: "v2", policy: retryPolicy{base: s.retryBase / 4, cap: s.retryBase, limit: 2}}
 	st1, err := f1.run(context.Background(), chanOf(chunks))
 	if err != nil {
-		t.Fatalf("feed with the wrong token: %v\n%s", err, h1.log())
+		t.Fatalf("feed with the wrong token: %v\n%s", err, h1.Log())
 	}
 	if st1.Chunks != 0 || len(st1.Dropped) != len(chunks) {
 		t.Fatalf("wrong token: %d chunks delivered, %d left of %d; want 0 delivered, all left for the retry",
 			st1.Chunks, len(st1.Dropped), len(chunks))
 	}
-	if err := h1.exit("a"); err != nil {
+	if err := h1.Exit("a"); err != nil {
 		t.Fatal(err)
 	}
-	log1 := h1.log()
-	if err := h1.close(); err != nil {
+	log1 := h1.Log()
+	if err := h1.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log1, "401") && !strings.Contains(strings.ToLower(log1), "authoriz") {
@@ -291,14 +292,14 @@ func TestWrongTokenThenFix(t *testing.T) {
 	}
 
 	h2 := startHost(t)
-	if err := h2.init("a", props(srv, "", "influx_timeout", "5s")...); err != nil {
-		t.Fatalf("%v\n%s", err, h2.log())
+	if err := h2.Init("a", props(srv, "", "influx_timeout", "5s")...); err != nil {
+		t.Fatalf("%v\n%s", err, h2.Log())
 	}
 	f2 := &feeder{h: h2, inst: "a", layout: "v2", policy: s.policy()}
 	st2, err := f2.run(context.Background(), chanOf(st1.Dropped))
 	checkFeed(t, st2, err, h2)
 	checkNoSecret(t, "plugin log, wrong token", log1, wrongToken, srv.Token)
-	checkNoSecret(t, "plugin log, right token", h2.log(), wrongToken, srv.Token)
+	checkNoSecret(t, "plugin log, right token", h2.Log(), wrongToken, srv.Token)
 	finish(t, "wrong token, then fixed", srv, tr, int64(tr.Lines), h2, start,
 		fmt.Sprintf("%d FLB_RETRY with the wrong token; %d chunks re-flushed after the fix", st1.Retries, len(st1.Dropped)))
 }
@@ -324,6 +325,7 @@ func withoutKey(props []string, key, value string) []string {
 // the data the plugin wrote: the sums never change.
 func TestReplayAndBackfill(t *testing.T) {
 	s := getScale(t)
+	cli := cliBinary(t) // built before the clock starts
 	start := time.Now()
 	srv := influxtest.Start(t, influxtest.Options{NoFlux: true})
 	rawLog := filepath.Join(t.TempDir(), "mail.log")
@@ -339,8 +341,8 @@ func TestReplayAndBackfill(t *testing.T) {
 	var peak int64
 
 	h1 := startHost(t)
-	if err := h1.init("a", props(srv, "")...); err != nil {
-		t.Fatalf("%v\n%s", err, h1.log())
+	if err := h1.Init("a", props(srv, "")...); err != nil {
+		t.Fatalf("%v\n%s", err, h1.Log())
 	}
 	for pass := 1; pass <= 2; pass++ {
 		f := &feeder{h: h1, inst: "a", layout: "v1", policy: pol, keep: true}
@@ -349,34 +351,34 @@ func TestReplayAndBackfill(t *testing.T) {
 		in += st.Records
 		checkSums(t, fmt.Sprintf("same process, feed %d", pass), want, srv.Sums(t, "", time.UTC))
 	}
-	if m, err := h1.memory(); err == nil {
+	if m, err := h1.Memory(); err == nil {
 		peak = m.HWM
 	}
-	if err := h1.exit("a"); err != nil {
+	if err := h1.Exit("a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h1.close(); err != nil {
+	if err := h1.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// The final stats of the first process: the second feed was all repeats.
-	if !strings.Contains(h1.log(), "repeats=") {
-		t.Errorf("no final stats in the plugin log:\n%s", tail(h1.log(), 5))
+	if !strings.Contains(h1.Log(), "repeats=") {
+		t.Errorf("no final stats in the plugin log:\n%s", tail(h1.Log(), 5))
 	}
 
 	h2 := startHost(t)
-	if err := h2.init("a", props(srv, "")...); err != nil {
-		t.Fatalf("%v\n%s", err, h2.log())
+	if err := h2.Init("a", props(srv, "")...); err != nil {
+		t.Fatalf("%v\n%s", err, h2.Log())
 	}
 	f := &feeder{h: h2, inst: "a", layout: "v2a32", policy: pol, keep: true}
 	st, err := f.run(context.Background(), chanOf(chunks))
 	checkFeed(t, st, err, h2)
 	in += st.Records
 	checkSums(t, "fresh process, feed 3", want, srv.Sums(t, "", time.UTC))
-	if m, err := h2.memory(); err == nil {
+	if m, err := h2.Memory(); err == nil {
 		peak = max(peak, m.HWM)
 	}
 
-	cmd := exec.Command(artifacts.cli, "backfill", "--no-progress", "--tz", "UTC", "--influx-url", srv.URL,
+	cmd := exec.Command(cli, "backfill", "--no-progress", "--tz", "UTC", "--influx-url", srv.URL,
 		"--influx-bucket", srv.Bucket, rawLog)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -9,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/courier-traffic/courier-traffic/internal/fbhost"
 	"github.com/courier-traffic/courier-traffic/internal/influxtest"
 	"github.com/courier-traffic/courier-traffic/internal/loggen"
 )
@@ -30,29 +30,10 @@ type chunk struct {
 // raw line under "log", stamped when tail read it (a little after it was
 // logged; the reference time of the year inference for classic stamps).
 func tailRecord(b []byte, l loggen.Line) []byte {
-	t := l.Time.Add(1500 * time.Millisecond)
-	b = append(b, "e:"...)
-	b = strconv.AppendInt(b, t.Unix(), 10)
-	b = append(b, '.')
-	b = strconv.AppendInt(b, int64(t.Nanosecond()), 10)
+	b = fbhost.AppendEventTime(b, l.Time.Add(1500*time.Millisecond))
 	b = append(b, " log s:"...)
-	b = appendEscaped(b, l.Raw)
+	b = fbhost.AppendEscaped(b, l.Raw)
 	return append(b, '\n')
-}
-
-// appendEscaped percent-encodes everything but printable ASCII without '%'
-// (the host's record-file escaping).
-func appendEscaped(b []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || c == '%' {
-			b = append(b, '%', hex[c>>4], hex[c&15])
-		} else {
-			b = append(b, c)
-		}
-	}
-	return b
 }
 
 // errStop ends a generation early (the consumer went away).
@@ -191,7 +172,7 @@ func (p retryPolicy) wait(n int, r *rand.Rand) time.Duration {
 // workers 0: one flush at a time, a new chunk every pace (Fluent Bit's
 // Flush interval), retried chunks interleaved when their backoff is due.
 type feeder struct {
-	h      *host
+	h      *fbhost.Host
 	inst   string
 	layout string // v1, v2, v2a32
 	policy retryPolicy
@@ -235,7 +216,7 @@ func (f *feeder) run(ctx context.Context, in <-chan chunk) (feedStats, error) {
 	var lastNew time.Time
 	news := 0
 	flush := func(p pendingChunk) error {
-		got, d, err := f.h.one("flush " + f.inst + " " + p.c.path + " " + f.layout)
+		got, d, err := f.h.One("flush " + f.inst + " " + p.c.path + " " + f.layout)
 		if err != nil {
 			return err
 		}
@@ -245,11 +226,11 @@ func (f *feeder) run(ctx context.Context, in <-chan chunk) (feedStats, error) {
 		if f.bound != nil {
 			if b := f.bound(p.c.records); d > b {
 				st.Slow = append(st.Slow, fmt.Sprintf("%s (%d records, attempt %d): %v > bound %v, answer %s",
-					filepath.Base(p.c.path), p.c.records, p.attempts+1, d, b, got))
+					filepath.Base(p.c.path), p.c.records, p.attempts+1, d, b, got.Name))
 			}
 		}
-		switch got {
-		case flbOK:
+		switch got.Name {
+		case fbhost.OK:
 			st.Chunks++
 			st.Records += int64(p.c.records)
 			st.Bytes += p.c.bytes
@@ -257,7 +238,7 @@ func (f *feeder) run(ctx context.Context, in <-chan chunk) (feedStats, error) {
 			if !f.keep {
 				os.Remove(p.c.path)
 			}
-		case flbRetry:
+		case fbhost.Retry:
 			st.Retries++
 			if p.attempts >= f.policy.limit {
 				st.Dropped = append(st.Dropped, p.c)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/courier-traffic/courier-traffic/internal/faultproxy"
+	"github.com/courier-traffic/courier-traffic/internal/fbhost"
 	"github.com/courier-traffic/courier-traffic/internal/influxtest"
 )
 
@@ -57,8 +58,8 @@ func TestInjection(t *testing.T) {
 	start := time.Now()
 	srv := influxtest.Start(t, influxtest.Options{NoFlux: true})
 	h := startHost(t, "COURIER_TRAFFIC_LOG_LEVEL=debug")
-	if err := h.init("a", props(srv, "")...); err != nil {
-		t.Fatalf("%v\n%s", err, h.log())
+	if err := h.Init("a", props(srv, "")...); err != nil {
+		t.Fatalf("%v\n%s", err, h.Log())
 	}
 	base := time.Date(2026, 7, 28, 10, 0, 0, 0, time.UTC)
 	var recs []injected
@@ -75,12 +76,12 @@ func TestInjection(t *testing.T) {
 				b = strconv.AppendInt(b, ts.Unix(), 10)
 				if style == "syslog" {
 					b = append(b, " host s:"...)
-					b = appendEscaped(b, host)
+					b = fbhost.AppendEscaped(b, host)
 					b = append(b, " ident s:imapd message s:"...)
-					b = appendEscaped(b, msg)
+					b = fbhost.AppendEscaped(b, msg)
 				} else {
 					b = append(b, " log s:"...)
-					b = appendEscaped(b, ts.Format(time.RFC3339)+" "+host+" imapd: "+msg)
+					b = fbhost.AppendEscaped(b, ts.Format(time.RFC3339)+" "+host+" imapd: "+msg)
 				}
 				b = append(b, '\n')
 			}
@@ -90,18 +91,18 @@ func TestInjection(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := h.one("flush a " + path + " v2")
+	got, _, err := h.One("flush a " + path + " v2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != flbOK {
-		t.Fatalf("flush: %s, want FLB_OK (bad records are skipped, never fail a chunk)\n%s", got, tail(h.log(), 20))
+	if got.Name != fbhost.OK {
+		t.Fatalf("flush: %s, want FLB_OK (bad records are skipped, never fail a chunk)\n%s", got.Name, tail(h.Log(), 20))
 	}
-	peak, _ := h.memory()
-	if err := h.exit("a"); err != nil {
+	peak, _ := h.Memory()
+	if err := h.Exit("a"); err != nil {
 		t.Fatal(err)
 	}
-	stats := finalStats(t, h.log())
+	stats := finalStats(t, h.Log())
 
 	type point struct {
 		host, user string
@@ -267,7 +268,7 @@ func TestSecrets(t *testing.T) {
 		Body: `{"code":"unauthorized","message":"token ` + wrongToken + ` (password ` + passwordOf(wrongToken) + `) is not valid"}`})
 	closed := closedPort(t)
 	rec := []byte(fmt.Sprintf("e:%d log s:%s\n", time.Date(2026, 7, 28, 10, 0, 0, 0, time.UTC).Unix(),
-		appendEscaped(nil, "2026-07-28T10:00:00Z mx imapd: LOGOUT, user=bob, ip=[::1], port=[1], headers=0, body=0, rcvd=1, sent=2, time=3")))
+		fbhost.AppendEscaped(nil, "2026-07-28T10:00:00Z mx imapd: LOGOUT, user=bob, ip=[::1], port=[1], headers=0, body=0, rcvd=1, sent=2, time=3")))
 	path := filepath.Join(t.TempDir(), "one")
 	if err := os.WriteFile(path, rec, 0o600); err != nil {
 		t.Fatal(err)
@@ -282,20 +283,20 @@ func TestSecrets(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startHost(t, "COURIER_TRAFFIC_LOG_LEVEL=debug")
 			p := withoutKey(props(srv, tc.url, "influx_timeout", "2s"), "influx_token", srv.Token)
-			if err := h.init("a", append(p, "influx_token", wrongToken)...); err != nil {
-				t.Fatalf("%v\n%s", err, h.log())
+			if err := h.Init("a", append(p, "influx_token", wrongToken)...); err != nil {
+				t.Fatalf("%v\n%s", err, h.Log())
 			}
-			got, _, err := h.one("flush a " + path + " v1")
+			got, _, err := h.One("flush a " + path + " v1")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != flbRetry {
-				t.Errorf("flush: %s, want FLB_RETRY", got)
+			if got.Name != fbhost.Retry {
+				t.Errorf("flush: %s, want FLB_RETRY", got.Name)
 			}
-			if err := h.exit("a"); err != nil {
+			if err := h.Exit("a"); err != nil {
 				t.Fatal(err)
 			}
-			log := h.log()
+			log := h.Log()
 			if !strings.Contains(log, "[error]") {
 				t.Errorf("no error logged for the failed write:\n%s", log)
 			}
@@ -306,7 +307,7 @@ func TestSecrets(t *testing.T) {
 			}
 		})
 	}
-	build(t)
+	cli := cliBinary(t)
 	logFile := filepath.Join(t.TempDir(), "mail.log")
 	if err := os.WriteFile(logFile, []byte("2026-07-28T10:00:00Z mx imapd: LOGOUT, user=bob, ip=[::1], port=[1], headers=0, body=0, rcvd=1, sent=2, time=3\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -325,7 +326,7 @@ func TestSecrets(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"backfill", "--no-progress", "--tz", "UTC", "--influx-url", tc.url, "--influx-bucket", srv.Bucket}, tc.args...)
-			cmd := exec.Command(artifacts.cli, append(args, logFile)...)
+			cmd := exec.Command(cli, append(args, logFile)...)
 			cmd.Env = append(os.Environ(), tc.env...)
 			out, err := cmd.CombinedOutput()
 			if err == nil {

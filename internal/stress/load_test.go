@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/courier-traffic/courier-traffic/internal/fbhost"
 	"github.com/courier-traffic/courier-traffic/internal/influxtest"
 	"github.com/courier-traffic/courier-traffic/internal/loggen"
 )
@@ -57,8 +58,8 @@ func TestLoad(t *testing.T) {
 	start := time.Now()
 	srv := influxtest.Start(t, influxtest.Options{NoFlux: true})
 	h := startHost(t)
-	if err := h.init("a", props(srv, "", "influx_timeout", "60s")...); err != nil {
-		t.Fatalf("%v\n%s", err, h.log())
+	if err := h.Init("a", props(srv, "", "influx_timeout", "60s")...); err != nil {
+		t.Fatalf("%v\n%s", err, h.Log())
 	}
 	chunks := make(chan chunk, 2) // the generator runs at most two chunks ahead
 	type gen struct {
@@ -74,11 +75,11 @@ func TestLoad(t *testing.T) {
 		genDone <- gen{tr, err}
 	}()
 	total := int((s.loadRecords + loadChunk - 1) / loadChunk)
-	var plateau memory
+	var plateau fbhost.Memory
 	f := &feeder{h: h, inst: "a", layout: "v2", policy: s.policy(),
 		progress: func(n int) {
 			if n == max(1, total/10) {
-				m, err := h.memory()
+				m, err := h.Memory()
 				if err != nil {
 					t.Error(err)
 				}
@@ -91,7 +92,7 @@ func TestLoad(t *testing.T) {
 	if g.err != nil {
 		t.Fatalf("generator: %v", g.err)
 	}
-	after, err := h.memory()
+	after, err := h.Memory()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,17 +104,17 @@ func TestLoad(t *testing.T) {
 		t.Errorf("host RSS grew from %s (after %d of %d chunks) to %s: more than %s",
 			mb(plateau.RSS), max(1, total/10), total, mb(after.RSS), mb(rssGrowthLimit))
 	}
-	if err := h.exit("a"); err != nil {
+	if err := h.Exit("a"); err != nil {
 		t.Fatal(err)
 	}
-	stats := finalStats(t, h.log())
-	if err := h.close(); err != nil {
+	stats := finalStats(t, h.Log())
+	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// CPU of the host process (plugin + the host's chunk packing), exact
 	// from wait4: records per CPU-second is the plugin's cost without
 	// InfluxDB's share of a shared machine.
-	cpu := h.cmd.ProcessState.UserTime() + h.cmd.ProcessState.SystemTime()
+	cpu := h.ProcessState().UserTime() + h.ProcessState().SystemTime()
 	want := truthSums(g.tr)
 	got := srv.Sums(t, "", time.UTC)
 	checkSums(t, "load", want, got)
@@ -147,7 +148,7 @@ type reportJSON struct {
 // size"; the report of the log's middle day must equal the truth.
 func TestCLIMemory(t *testing.T) {
 	s := getScale(t)
-	build(t)
+	cli := cliBinary(t)
 	path := filepath.Join(t.TempDir(), "mail.log")
 	f, err := os.Create(path)
 	if err != nil {
@@ -173,7 +174,7 @@ func TestCLIMemory(t *testing.T) {
 	days := tr.Days()
 	day := days[len(days)/2]
 	start := time.Now()
-	cmd := exec.Command(artifacts.cli, "report", "--date", day, "--tz", "UTC", "--service", "all",
+	cmd := exec.Command(cli, "report", "--date", day, "--tz", "UTC", "--service", "all",
 		"--threshold", "0", "--format", "json", path)
 	out, err := cmd.Output()
 	elapsed := time.Since(start)
@@ -223,8 +224,8 @@ func TestCLIMemory(t *testing.T) {
 func BenchmarkSustainedFlush(b *testing.B) {
 	srv := influxtest.Start(b, influxtest.Options{NoFlux: true})
 	h := startHost(b)
-	if err := h.init("a", props(srv, "", "influx_timeout", "60s")...); err != nil {
-		b.Fatalf("%v\n%s", err, h.log())
+	if err := h.Init("a", props(srv, "", "influx_timeout", "60s")...); err != nil {
+		b.Fatalf("%v\n%s", err, h.Log())
 	}
 	out := make(chan chunk, b.N)
 	if _, err := streamChunks(context.Background(), loadLog(707, int64(b.N)*loadChunk), loadChunk, b.TempDir(), "", out); err != nil {
@@ -242,17 +243,17 @@ func BenchmarkSustainedFlush(b *testing.B) {
 	b.SetBytes(packedSize(int64(loadChunk*b.N), raw) / int64(b.N))
 	b.ResetTimer()
 	for _, c := range cs {
-		got, _, err := h.one("flush a " + c.path + " v2")
+		got, _, err := h.One("flush a " + c.path + " v2")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if got != flbOK {
-			b.Fatalf("flush: %s\n%s", got, tail(h.log(), 20))
+		if got.Name != fbhost.OK {
+			b.Fatalf("flush: %s\n%s", got.Name, tail(h.Log(), 20))
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N*loadChunk)/b.Elapsed().Seconds(), "records/s")
-	if m, err := h.memory(); err == nil {
+	if m, err := h.Memory(); err == nil {
 		b.ReportMetric(float64(m.HWM)/(1<<20), "peakRSS-MB")
 	}
 }

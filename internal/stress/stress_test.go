@@ -14,18 +14,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/courier-traffic/courier-traffic/internal/fbhost"
 	"github.com/courier-traffic/courier-traffic/internal/influxtest"
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stress-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	artifacts.dir = dir
-	code := influxtest.Main(m)
-	os.RemoveAll(dir)
+	code := fbhost.Main(func() int { return influxtest.Main(m) })
 	if err := writeTable(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		if code == 0 {
