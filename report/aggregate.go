@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 	"unsafe"
@@ -35,7 +36,9 @@ type Stats struct {
 
 // Aggregator sums the sessions of one local day per user, straight from log
 // lines: it keeps only the per-user sums and the bounded dedup seen-set, so
-// its memory does not grow with the input. It is used by one goroutine.
+// its memory does not grow with the input. It is used by one goroutine
+// (Read runs its own helpers and waits for them). AddLine and Read may be
+// mixed: they share every piece of state and give the same results.
 //
 // Semantics (the same choices as the plugin, so that a report from files
 // and one from InfluxDB agree):
@@ -50,16 +53,12 @@ type Stats struct {
 //     with dedup on, lines without "rcvd=" are not even parsed (Stats.Skipped);
 //   - exclude_ips and user_case apply as in the plugin.
 type Aggregator struct {
-	p        *parser.Parser
-	dedup    *flush.Dedup // nil: dedup off
-	svc      Service
-	start    time.Time // the day's first instant in the report's zone
-	end      time.Time // the next day's first instant
-	lower    bool
-	excluded []netip.Prefix
-	users    map[string]*Sums
-	stats    Stats
-	ev       parser.Event
+	p     *parser.Parser
+	f     filter
+	seen  *seenSet // the dedup seen-set; nil: dedup off
+	users map[string]*Sums
+	stats Stats
+	ev    parser.Event
 
 	// Dedup off only: the previous line, when it was a session that a
 	// "last message repeated N times" marker may stand for.
@@ -67,6 +66,27 @@ type Aggregator struct {
 	prevRef  time.Time
 	prevOK   bool
 	prevEv   parser.Event
+
+	// Read's pipeline (pipeline.go): worker count, block size and the
+	// blocks kept between inputs. Tests shrink them to cross many block
+	// boundaries.
+	workers   int
+	blockSize int
+	pool      chan *block
+	made      int
+}
+
+// filter is the order-independent part of the semantics: every decision
+// that depends on one event alone. It is read-only once built, so the
+// pipeline's workers share it.
+type filter struct {
+	p        *parser.Parser
+	dedup    bool // dedup on: check records against the seen-set
+	svc      Service
+	start    time.Time // the day's first instant in the report's zone
+	end      time.Time // the next day's first instant
+	lower    bool
+	excluded []netip.Prefix
 }
 
 // NewAggregator returns an Aggregator for date and service under cfg (its
@@ -83,15 +103,15 @@ func NewAggregator(cfg *flush.Config, date Date, svc Service, year int) (*Aggreg
 		return nil, err
 	}
 	a := &Aggregator{
-		p:        p,
-		svc:      svc,
-		lower:    cfg.LowerUser,
-		excluded: cfg.ExcludeIPs,
-		users:    make(map[string]*Sums),
+		p:         p,
+		users:     make(map[string]*Sums),
+		workers:   min(runtime.GOMAXPROCS(0), maxWorkers),
+		blockSize: blockSize,
 	}
-	a.start, a.end = date.Bounds(loc)
+	a.f = filter{p: p, dedup: cfg.Dedup, svc: svc, lower: cfg.LowerUser, excluded: cfg.ExcludeIPs}
+	a.f.start, a.f.end = date.Bounds(loc)
 	if cfg.Dedup {
-		a.dedup = flush.NewDedup(cfg.DedupWindow, cfg.DedupMaxEntries)
+		a.seen = newSeenSet(cfg.DedupWindow, cfg.DedupMaxEntries)
 	}
 	return a, nil
 }
@@ -106,7 +126,7 @@ func (a *Aggregator) AddLine(line []byte, ref time.Time) {
 	// A view, not a copy: the parser's strings alias it, and every string
 	// the Aggregator keeps (a new user name) is cloned before the next line
 	// overwrites the buffer. This keeps the hot path free of allocations.
-	if a.dedup != nil && !bytes.Contains(line, rcvdKey) {
+	if a.seen != nil && !bytes.Contains(line, rcvdKey) {
 		// Only a session end with rcvd= can count (the rule of the classic
 		// script's sed); with dedup on nothing else changes a sum, repeat
 		// markers included. A SIMD substring search is an order of
@@ -123,7 +143,7 @@ func (a *Aggregator) AddLine(line []byte, ref time.Time) {
 	case err != nil:
 		a.stats.SyntaxErrors++
 	case res == parser.Traffic:
-		if a.add(&a.ev, 1, true) && a.dedup == nil {
+		if a.add(&a.ev, 1, true) && a.seen == nil {
 			// Dedup off: a "last message repeated" marker on the next line
 			// stands for copies of this one. Keep the raw line (a copy into
 			// a reused buffer, no allocation) and re-parse it if needed.
@@ -146,7 +166,7 @@ func (a *Aggregator) AddLine(line []byte, ref time.Time) {
 func (a *Aggregator) repeat(ev *parser.Event, hadPrev bool) {
 	a.stats.Markers++
 	n := int64(ev.Repeats)
-	if a.dedup != nil {
+	if a.seen != nil {
 		a.stats.Repeats += n
 		return
 	}
@@ -176,45 +196,67 @@ func (a *Aggregator) repeat(ev *parser.Event, hadPrev bool) {
 // reports whether the event would be a point of the plugin (a session of a
 // user, not excluded), which is what a following marker may repeat.
 func (a *Aggregator) add(ev *parser.Event, n int64, check bool) (point bool) {
-	switch {
-	case ev.User == "":
-		a.stats.Unauthenticated += n
-		return false
-	case len(a.excluded) > 0 && a.isExcluded(ev.IP):
-		a.stats.Excluded += n
-		return false
-	case ev.Time.Before(a.start) || !ev.Time.Before(a.end):
-		a.stats.OtherDay += n
-		return true
-	case !a.svc.Match(ev.Service):
-		a.stats.OtherService += n
-		return true
-	case ev.Has&parser.HasBytes == 0:
-		a.stats.NoBytes += n
-		return true
+	count, point := a.f.classify(ev, n, &a.stats)
+	if !count {
+		return point
 	}
-	if check && a.dedup != nil {
-		id := flush.Identity(ev)
-		if a.dedup.Seen(id) > 0 {
-			a.stats.Repeats += n
-			return true
-		}
-		a.dedup.Add(id, ev.Time, 1)
+	if check && a.seen != nil && a.seen.check(flush.Identity(ev), ev.Time.UnixNano()) {
+		a.stats.Repeats += n
+		return true
 	}
 	user := ev.User
-	if a.lower {
+	if a.f.lower {
 		user = strings.ToLower(user) // no allocation when already lower case
 	}
+	a.sum(user, n, ev.Rcvd, ev.Sent)
+	return true
+}
+
+// sum adds n sessions of rcvd and sent bytes each to user, cloning the name
+// when it is new: user may alias a reused buffer.
+func (a *Aggregator) sum(user string, n, rcvd, sent int64) {
 	s := a.users[user]
 	if s == nil {
 		s = &Sums{}
 		a.users[strings.Clone(user)] = s
 	}
 	s.Sessions += n
-	s.Rcvd = satAdd(s.Rcvd, satMul(n, ev.Rcvd))
-	s.Sent = satAdd(s.Sent, satMul(n, ev.Sent))
+	s.Rcvd = satAdd(s.Rcvd, satMul(n, rcvd))
+	s.Sent = satAdd(s.Sent, satMul(n, sent))
 	a.stats.Counted += n
-	return true
+}
+
+// classify applies the filters that depend on the event alone, in the
+// order that decides which counter a dropped event lands in: it adds n to
+// that counter of st and reports count false, or reports count true when
+// the n copies pass every filter (dedup, which depends on order, is the
+// caller's). point says whether the event is a session of a user that is
+// not excluded: a point of the plugin, which a following "last message
+// repeated" marker may stand for.
+func (f *filter) classify(ev *parser.Event, n int64, st *Stats) (count, point bool) {
+	switch {
+	case ev.User == "":
+		st.Unauthenticated += n
+		return false, false
+	case len(f.excluded) > 0 && f.isExcluded(ev.IP):
+		st.Excluded += n
+		return false, false
+	case ev.Time.Before(f.start) || !ev.Time.Before(f.end):
+		st.OtherDay += n
+		return false, true
+	case !f.svc.Match(ev.Service):
+		st.OtherService += n
+		return false, true
+	case ev.Has&parser.HasBytes == 0:
+		st.NoBytes += n
+		return false, true
+	}
+	return true, true
+}
+
+// isPoint is classify's point alone, without counting.
+func (f *filter) isPoint(ev *parser.Event) bool {
+	return ev.User != "" && !(len(f.excluded) > 0 && f.isExcluded(ev.IP))
 }
 
 // satAdd and satMul saturate at MaxInt64 instead of wrapping: counters are
@@ -236,13 +278,13 @@ func satMul(n, v int64) int64 {
 
 // isExcluded matches ip, IPv4-mapped addresses unwrapped, against
 // exclude_ips (whose prefixes flush.LoadConfig stores unwrapped).
-func (a *Aggregator) isExcluded(ip string) bool {
+func (f *filter) isExcluded(ip string) bool {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
 		return false
 	}
 	addr = addr.Unmap()
-	for _, p := range a.excluded {
+	for _, p := range f.excluded {
 		if p.Contains(addr) {
 			return true
 		}
@@ -250,14 +292,24 @@ func (a *Aggregator) isExcluded(ip string) bool {
 	return false
 }
 
-// Read accounts every line of r (see EachLine for the line rules).
+// Read accounts every line of r (see EachLine for the line rules). It
+// gives the same sums and Stats as calling AddLine for every line, in
+// order, but splits the work over the pipeline of pipeline.go: a reader,
+// GOMAXPROCS workers that parse blocks of lines in parallel, and the
+// calling goroutine, which applies dedup and sums in file order. Read
+// returns once every line is accounted; the first read error other than
+// io.EOF is returned after the lines before it are accounted.
 func (a *Aggregator) Read(r io.Reader, ref time.Time) error {
-	return EachLine(r, func(line []byte) { a.AddLine(line, ref) })
+	return a.read(r, ref)
 }
 
-// ReadInput accounts every line of an opened input, with its reference time.
+// ReadInput accounts every line of an opened input, with its reference
+// time, as Read does; a read or decompression error names the input.
 func (a *Aggregator) ReadInput(in *Input) error {
-	return in.Lines(func(line []byte) { a.AddLine(line, in.Ref) })
+	if err := a.read(in.r, in.Ref); err != nil {
+		return fmt.Errorf("%s: %w", in.Name, err)
+	}
+	return nil
 }
 
 // Users returns a copy of the per-user sums counted so far.
@@ -271,6 +323,22 @@ func (a *Aggregator) Users() map[string]Sums {
 
 // Stats returns the counters so far.
 func (a *Aggregator) Stats() Stats { return a.stats }
+
+// add adds o's counters to s.
+func (s *Stats) add(o *Stats) {
+	s.Lines += o.Lines
+	s.Skipped += o.Skipped
+	s.NotTraffic += o.NotTraffic
+	s.SyntaxErrors += o.SyntaxErrors
+	s.OtherDay += o.OtherDay
+	s.OtherService += o.OtherService
+	s.Unauthenticated += o.Unauthenticated
+	s.NoBytes += o.NoBytes
+	s.Excluded += o.Excluded
+	s.Markers += o.Markers
+	s.Repeats += o.Repeats
+	s.Counted += o.Counted
+}
 
 // String is a one-line summary of the counters, for --verbose.
 func (s Stats) String() string {

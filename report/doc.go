@@ -10,9 +10,20 @@
 //   - Aggregator sums one local day's sessions per user with the plugin's
 //     own parser and dedup identity (package flush), keeping only the
 //     per-user sums and the bounded dedup seen-set: memory does not grow
-//     with the input. AddLine makes an unsafe.String view of the line (no
-//     copy, no allocation per line) and clones only new user names. An
-//     Aggregator belongs to one goroutine.
+//     with the input. Two entry points give the same sums and Stats:
+//     AddLine, one line at a time (an unsafe.String view of the line, no
+//     copy, no allocation per line; new user names are cloned), and
+//     Read/ReadInput, a pipeline for whole inputs: a reader goroutine cuts
+//     the input into 1 MiB blocks of whole lines (read straight into
+//     reused blocks), GOMAXPROCS workers parse blocks in parallel into
+//     compact records (with dedup on only the lines holding "rcvd=" are
+//     parsed, found with SIMD byte searches over the block), and the
+//     calling goroutine applies what depends on order, the dedup seen-set,
+//     in input order, then sums. At most 2*GOMAXPROCS+2 blocks exist, so
+//     memory stays flat whatever the input's size. The seen-set keeps
+//     flush.Dedup's window and maximum, evicting in the same order.
+//     An Aggregator belongs to one goroutine: Read starts and ends its
+//     own goroutines before it returns.
 //   - QueryInflux computes the same per-user sums from the points the
 //     plugin (or `courier-traffic backfill`) wrote, with a Flux query that
 //     runs on InfluxDB 1.8.10 (Flux 0.65) and 2.x.

@@ -52,9 +52,11 @@ func Open(name string, stdin io.Reader, now time.Time, count func(n int)) (*Inpu
 	if count != nil {
 		raw = countingReader{raw, count}
 	}
-	// One buffer of bufSize serves the magic peek and, for plain files, the
-	// line reader too (bufio.NewReaderSize hands back a large enough Reader).
-	br := bufio.NewReaderSize(raw, bufSize)
+	// A small buffer serves the magic peek: Read's pipeline reads whole
+	// blocks, which bufio passes straight to the file once the peeked
+	// bytes are consumed (no second copy), and EachLine adds its own
+	// buffer. gzip reads through it byte-wise, for which 64 KiB is plenty.
+	br := bufio.NewReaderSize(raw, peekSize)
 	magic, _ := br.Peek(2)
 	if bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		gz, err := gzip.NewReader(br)
@@ -104,6 +106,9 @@ func (c countingReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// peekSize is the buffer of Open's magic-byte peek (see Open).
+const peekSize = 64 << 10
 
 // bufSize is the line reader's buffer: large enough that refills are rare
 // and that every line Courier can log (courierlogger cuts at 511 bytes)

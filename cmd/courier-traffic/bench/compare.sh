@@ -6,6 +6,10 @@
 # input grows (1M and 10M lines, streamed through stdin so no 1.2 GB file is
 # written). Uses hyperfine when installed, else /usr/bin/time -v.
 #
+# The speed-up is given twice: in wall-clock time (report spreads its parsing
+# over every core, so this one depends on how many cores are free) and in CPU
+# time, user+sys (the script's CPU time is its sed, uniq and awk children).
+#
 #   cmd/courier-traffic/bench/compare.sh [LINES] [BIG_LINES]
 #
 # The classic script stays outside the project: $COURIER_CLASSIC_SCRIPT or
@@ -17,23 +21,36 @@ big=${2:-10000000}
 work=$(mktemp -d /tmp/courier-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 script=${COURIER_CLASSIC_SCRIPT:-../shared/baseline/courier-traffic-imap}
+have_script=false
+[ -f "$script" ] && have_script=true
 
 go build -trimpath -o "$work/courier-traffic" ./cmd/courier-traffic
 go build -trimpath -o "$work/courier-loggen" ./cmd/courier-loggen
 "$work/courier-loggen" -lines "$lines" -days 1 -q -o "$work/mail.log"
 echo "log: $lines lines, $(du -h "$work/mail.log" | cut -f1), day Jul 28 2026"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) (other work on the cores slows the wall clock)"
 
 ours=("$work/courier-traffic" report --date 'Jul 28' --year 2026 --tz UTC "$work/mail.log")
 theirs=(env LC_ALL=C bash "$script" 'Jul 28' "$work/mail.log")
 
+# speedup A_WALL A_CPU B_WALL B_CPU: the script's times (A) over ours (B).
+speedup() {
+  awk -v tw="$1" -v tc="$2" -v ow="$3" -v oc="$4" 'BEGIN {
+    printf "speed-up: %.0fx wall clock, %.0fx CPU time (user+sys)\n", tw / (ow > 0 ? ow : 1e-3), tc / (oc > 0 ? oc : 1e-3) }'
+}
+
 if command -v hyperfine >/dev/null; then
-  if [ -f "$script" ]; then
-    hyperfine --warmup 1 --runs 5 -n courier-traffic "${ours[*]@Q}" -n classic-script "${theirs[*]@Q}"
-  else
-    hyperfine --warmup 1 --runs 5 -n courier-traffic "${ours[*]@Q}"
+  # Ours takes a fraction of a second: many runs; the script takes seconds.
+  hyperfine --warmup 3 --runs 20 --export-csv "$work/ours.csv" -n courier-traffic "${ours[*]@Q}"
+  if $have_script; then
+    hyperfine --warmup 1 --runs 3 --export-csv "$work/theirs.csv" -n classic-script "${theirs[*]@Q}"
+    # CSV columns: command,mean,stddev,median,user,system,min,max (seconds).
+    read -r ow oc < <(awk -F, 'NR == 2 { print $2, $5 + $6 }' "$work/ours.csv")
+    read -r tw tc < <(awk -F, 'NR == 2 { print $2, $5 + $6 }' "$work/theirs.csv")
+    speedup "$tw" "$tc" "$ow" "$oc"
   fi
 else
-  measure() { # name, command...: elapsed seconds and peak RSS of the best of 3 runs
+  measure() { # name, command...: the best of 3 runs by elapsed time
     local name=$1; shift
     local best=""
     for _ in 1 2 3; do
@@ -42,21 +59,23 @@ else
       e=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$work/time.txt")
       if [ -z "$best" ] || awk "BEGIN{exit !($e < $best)}"; then best=$e; cp "$work/time.txt" "$work/best-$name.txt"; fi
     done
-    printf '%-16s %8.3f s elapsed  user %s s  sys %s s  max RSS %s KB\n' "$name" "$best" \
-      "$(awk -F': ' '/User time/ {print $2}' "$work/best-$name.txt")" \
-      "$(awk -F': ' '/System time/ {print $2}' "$work/best-$name.txt")" \
+    local u s
+    u=$(awk -F': ' '/User time/ {print $2}' "$work/best-$name.txt")
+    s=$(awk -F': ' '/System time/ {print $2}' "$work/best-$name.txt")
+    printf '%-16s %8.3f s elapsed  user %s s  sys %s s  max RSS %s KB\n' "$name" "$best" "$u" "$s" \
       "$(awk -F': ' '/Maximum resident/ {print $2}' "$work/best-$name.txt")"
-    echo "$best"  > "$work/elapsed-$name"
+    awk -v e="$best" -v u="$u" -v s="$s" 'BEGIN { print e, u + s }' >"$work/times-$name"
   }
   measure courier-traffic "${ours[@]}"
-  if [ -f "$script" ]; then
+  if $have_script; then
     measure classic-script "${theirs[@]}"
-    awk -v a="$(cat "$work/elapsed-classic-script")" -v b="$(cat "$work/elapsed-courier-traffic")" \
-      'BEGIN { printf "speed-up: %.0fx (wall clock, best of 3)\n", a / b }'
+    read -r ow oc <"$work/times-courier-traffic"
+    read -r tw tc <"$work/times-classic-script"
+    speedup "$tw" "$tc" "$ow" "$oc"
   fi
 fi
 
-if [ -f "$script" ]; then
+if $have_script; then
   # Where the script is right both print the same users; generated logs hold
   # user names with blanks and commas, interleaved repeats and sums over 2^31,
   # so the full outputs differ by design (see the README notes).
@@ -65,10 +84,13 @@ if [ -f "$script" ]; then
   echo "rows: ours $(grep -c ' \[#' "$work/ours.txt"), script $(grep -c ' \[#' "$work/theirs.txt")"
 fi
 
-# Memory must stay flat as the input grows: stream 1x and 10x through stdin.
+# Memory must stay flat as the input grows: the file, then 1x and 10x
+# streamed through stdin.
+/usr/bin/time -f "%M" -o "$work/rss" "${ours[@]}" >/dev/null
+echo "max RSS, $lines-line file: $(cat "$work/rss") KB"
 for n in "$lines" "$big"; do
   /usr/bin/time -f "%M" -o "$work/rss" \
     "$work/courier-traffic" report --date 'Jul 28' --year 2026 --tz UTC - \
     < <("$work/courier-loggen" -lines "$n" -days 1 -q) >/dev/null
-  echo "max RSS at $n lines: $(cat "$work/rss") KB"
+  echo "max RSS at $n lines through stdin: $(cat "$work/rss") KB"
 done

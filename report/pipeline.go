@@ -1,0 +1,482 @@
+package report
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/courier-traffic/courier-traffic/flush"
+	"github.com/courier-traffic/courier-traffic/parser"
+)
+
+// Read's pipeline. Three kinds of goroutines:
+//
+//   - one reader fills blocks of whole lines straight from the input (no
+//     line-by-line copy) and hands each to the workers and, in input order,
+//     to the consumer;
+//   - GOMAXPROCS workers each turn a block into per-block Stats and a list
+//     of records: the sessions that passed every order-independent filter
+//     (filter.classify), with their dedup identity already hashed;
+//   - the consumer (Read's caller) takes blocks in input order and applies
+//     what depends on order, the dedup seen-set, then sums the records.
+//
+// Order matters only for dedup (the first occurrence counts, later ones are
+// repeats, and the seen-set's window follows the newest time committed) and
+// for "last message repeated" markers, which stand for the line before
+// them; the latter is resolved inside the worker, which gets a copy of the
+// line that precedes its block. Everything else is a pure function of one
+// line, so the result equals AddLine over every line in order (a test checks
+// it on generated logs with tiny blocks).
+//
+// Memory is flat: at most inflight blocks of blockSize bytes exist, reused
+// from a per-Aggregator free list (a channel rather than a sync.Pool, so
+// that the bound is hard and the garbage collector never drops and
+// re-allocates a block mid-run); a line longer than a block goes to a
+// separate buffer of at most maxLine bytes.
+
+// maxWorkers caps the workers, and with them the blocks in flight (at
+// most 18 MiB of blocks on any machine): past it the reader and the
+// in-order consumer, not the parsing, bound the speed anyway.
+const maxWorkers = 8
+
+// blockSize is the size of a block: big enough that per-block costs (a
+// channel send, a wake-up) vanish, small enough to stay in the L2 cache
+// between the reader's copy and the worker's scan.
+const blockSize = 1 << 20
+
+type block struct {
+	buf  []byte // storage of data: len == the Aggregator's block size
+	long []byte // storage of a line longer than buf (at most maxLine bytes)
+	data []byte // lines; only the input's last line, or a line cut at maxLine, lacks its "\n"
+	ref  time.Time
+
+	// The line before data's first one and its reference time (dedup off
+	// only; hasPrev false when there is none, or the previous input's last
+	// line was not a point).
+	prev    []byte
+	prevRef time.Time
+	hasPrev bool
+
+	stats Stats
+	recs  []rec
+	done  chan struct{} // the worker's signal to the consumer; capacity 1
+}
+
+// rec is a session that passed every order-independent filter: n copies of
+// rcvd and sent for user. user aliases the block's data (or a lower-cased
+// copy): valid until the block is reused. check says that it is an original
+// record under dedup: id and t are its identity and event time (Unix ns).
+type rec struct {
+	user       string
+	rcvd, sent int64
+	n          int64
+	id         flush.ID
+	t          int64
+	check      bool
+}
+
+// inflight bounds the blocks of one Aggregator: enough to keep every worker
+// busy while the consumer catches up and the reader fills the next block.
+func (a *Aggregator) inflight() int { return 2*max(a.workers, 1) + 2 }
+
+// getBlock returns a free block, allocating one while fewer than inflight
+// exist, else waiting for the consumer to release one.
+func (a *Aggregator) getBlock() *block {
+	select {
+	case b := <-a.pool:
+		return b
+	default:
+	}
+	if a.made < a.inflight() {
+		a.made++
+		return &block{buf: make([]byte, a.blockSize), done: make(chan struct{}, 1)}
+	}
+	return <-a.pool
+}
+
+func (a *Aggregator) putBlock(b *block) {
+	clear(b.recs) // drop the references to the block's data and to lower-cased names
+	b.recs, b.data, b.stats = b.recs[:0], nil, Stats{}
+	if cap(b.long) > a.blockSize {
+		b.long = nil // a rare long line: do not keep up to maxLine per block
+	}
+	a.pool <- b
+}
+
+// stream is the reader's state for one input.
+type stream struct {
+	a     *Aggregator
+	r     io.Reader
+	ref   time.Time
+	work  chan *block // to the workers, any order
+	order chan *block // to the consumer, input order
+	err   error       // the read error (not io.EOF); written before order is closed
+
+	// Dedup off: the last line handed on so far (a copy), for the next
+	// block's prev. At the end, the input's last line.
+	trackPrev bool
+	last      []byte
+	lastRef   time.Time
+	hasLast   bool
+	emitted   bool // a line was handed on
+}
+
+// read runs the pipeline over one input (see the comment at the top).
+func (a *Aggregator) read(r io.Reader, ref time.Time) error {
+	if a.pool == nil {
+		a.pool = make(chan *block, a.inflight())
+	}
+	n := a.inflight()
+	s := &stream{a: a, r: r, ref: ref, work: make(chan *block, n), order: make(chan *block, n)}
+	if a.seen == nil {
+		s.trackPrev = true
+		if a.prevOK {
+			// The previous input ended with a point: a marker opening this
+			// input stands for it, as with AddLine.
+			s.last, s.lastRef, s.hasLast = append(s.last, a.prevLine...), a.prevRef, true
+		}
+	}
+	var wg sync.WaitGroup
+	for range max(a.workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := worker{f: &a.f}
+			for b := range s.work {
+				w.scan(b)
+				b.done <- struct{}{}
+			}
+		}()
+	}
+	go s.produce()
+	for b := range s.order {
+		<-b.done
+		a.apply(b)
+		a.putBlock(b)
+	}
+	wg.Wait()
+	if s.trackPrev && s.emitted {
+		// What AddLine would have left: the last line, if it was a point.
+		res, err := a.p.ParseLine(view(s.last), ref, &a.prevEv)
+		a.prevOK = err == nil && res == parser.Traffic && a.f.isPoint(&a.prevEv)
+		a.prevLine, a.prevRef = append(a.prevLine[:0], s.last...), ref
+	}
+	return s.err
+}
+
+// apply is the in-order part: the seen-set, then the sums.
+func (a *Aggregator) apply(b *block) {
+	a.stats.add(&b.stats)
+	for i := range b.recs {
+		r := &b.recs[i]
+		if r.check && a.seen.check(r.id, r.t) {
+			a.stats.Repeats += r.n
+			continue
+		}
+		a.sum(r.user, r.n, r.rcvd, r.sent)
+	}
+}
+
+// maxZeroReads bounds the consecutive (0, nil) answers of a misbehaving
+// reader, as bufio does, before io.ErrNoProgress.
+const maxZeroReads = 100
+
+// fill reads into p until it is full or a read fails. It returns the
+// bytes read and the failed read's error (io.EOF at the end of the input).
+func (s *stream) fill(p []byte) (int, error) {
+	n, zero := 0, 0
+	for n < len(p) {
+		m, err := s.r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		if m > 0 {
+			zero = 0
+		} else if zero++; zero >= maxZeroReads {
+			return n, io.ErrNoProgress
+		}
+	}
+	return n, nil
+}
+
+// produce is the reader: it cuts the input into blocks of whole lines.
+// The bytes after a block's last newline are copied to the start of the
+// next block; a line that does not fit a whole block goes alone into a
+// block of its own (cut at maxLine bytes, as EachLine cuts it).
+func (s *stream) produce() {
+	defer close(s.order)
+	defer close(s.work)
+	b := s.a.getBlock()
+	n := 0 // bytes in b.buf
+	for {
+		m, err := s.fill(b.buf[n:])
+		n += m
+		if err != nil {
+			if n > 0 {
+				s.emit(b, b.buf[:n])
+			} else {
+				s.a.putBlock(b)
+			}
+			if err != io.EOF {
+				s.err = err
+			}
+			return
+		}
+		data := b.buf[:n]
+		i := bytes.LastIndexByte(data, '\n')
+		if i < 0 {
+			// One line fills the whole block.
+			var ok bool
+			if n, ok = s.long(b, n); !ok {
+				return
+			}
+			continue
+		}
+		next := s.a.getBlock()
+		n = copy(next.buf, data[i+1:])
+		s.emit(b, data[:i+1])
+		b = next
+	}
+}
+
+// long handles a line that fills b.buf[:n] without its newline: it hands
+// on the line's first maxLine bytes (with the newline if it is within
+// them) in a block of its own, skips the rest of the line, and leaves what
+// follows the line at the start of b.buf. It returns the bytes now in
+// b.buf, and false when the input ended (or failed) and b is released.
+func (s *stream) long(b *block, n int) (int, bool) {
+	lb := s.a.getBlock()
+	lb.long = append(lb.long[:0], b.buf[:min(n, maxLine)]...)
+	for {
+		m, err := s.fill(b.buf)
+		chunk := b.buf[:m]
+		if j := bytes.IndexByte(chunk, '\n'); j >= 0 {
+			lb.long = appendMax(lb.long, chunk[:j+1], maxLine)
+			s.emit(lb, lb.long)
+			n = copy(b.buf, chunk[j+1:])
+			if err != nil {
+				// Rare: the input ended within this read. Hand on the rest
+				// and stop (produce's loop would read again and see EOF;
+				// this saves nothing but keeps one path for errors).
+				if n > 0 {
+					s.emit(b, b.buf[:n])
+				} else {
+					s.a.putBlock(b)
+				}
+				if err != io.EOF {
+					s.err = err
+				}
+				return 0, false
+			}
+			return n, true
+		}
+		lb.long = appendMax(lb.long, chunk, maxLine)
+		if err != nil {
+			s.emit(lb, lb.long)
+			s.a.putBlock(b)
+			if err != io.EOF {
+				s.err = err
+			}
+			return 0, false
+		}
+	}
+}
+
+// appendMax appends p to b without growing b beyond limit bytes.
+func appendMax(b, p []byte, limit int) []byte {
+	return append(b, p[:max(0, min(len(p), limit-len(b)))]...)
+}
+
+// emit hands data (lines of b's storage) to the workers and the consumer.
+func (s *stream) emit(b *block, data []byte) {
+	b.data, b.ref = data, s.ref
+	if s.trackPrev {
+		b.prev = append(b.prev[:0], s.last...)
+		b.prevRef, b.hasPrev = s.lastRef, s.hasLast
+		s.last = append(s.last[:0], lastLine(data)...)
+		s.lastRef, s.hasLast = s.ref, true
+	}
+	s.emitted = true
+	s.work <- b
+	s.order <- b
+}
+
+// lastLine returns the last line of data (non-empty), as EachLine passes it.
+func lastLine(data []byte) []byte {
+	if data[len(data)-1] != '\n' {
+		return data[bytes.LastIndexByte(data, '\n')+1:]
+	}
+	body := data[:len(data)-1]
+	return trimEOL(data[bytes.LastIndexByte(body, '\n')+1:])
+}
+
+// worker turns blocks into Stats and records. Each worker goroutine has
+// its own (the Events are its scratch space).
+type worker struct {
+	f   *filter
+	evs [2]parser.Event
+}
+
+// view is an unsafe.String of b: no copy. The parser's strings alias b,
+// which stays unchanged until the block is released, after the consumer
+// used the records (new user names are cloned by sum).
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+func (w *worker) scan(b *block) {
+	if w.f.dedup {
+		w.scanRcvd(b)
+	} else {
+		w.scanAll(b)
+	}
+}
+
+// scanRcvd is the dedup-on scan: with dedup on only a line with "rcvd="
+// can change a sum or a counter other than Skipped (AddLine's rule), so
+// only those lines are parsed. The lines are walked with IndexByte (SIMD)
+// for their ends, and a second cursor jumps from one 'v' to the next (the
+// rarest byte of "rcvd=" in mail logs: about one every other line): a line
+// is looked at only when the next 'v' falls inside it.
+func (w *worker) scanRcvd(b *block) {
+	data := b.data
+	st := &b.stats
+	var lines, parsed int64
+	nextV := -1 // the next 'v' at or after pos+2 (len(data): none); -1 before the first search
+	for pos := 0; pos < len(data); {
+		end, next := len(data), len(data) // the line is data[pos:end]; the next one starts at next
+		if e := bytes.IndexByte(data[pos:], '\n'); e >= 0 {
+			end, next = pos+e, pos+e+1
+		}
+		lines++
+		if nextV < pos+2 {
+			nextV = indexFrom(data, pos+2, 'v')
+		}
+		// A match has its 'v' at pos+2 or later and its '=' before end.
+		for nextV+3 <= end {
+			i := nextV
+			if data[i-2] == 'r' && data[i-1] == 'c' && data[i+1] == 'd' && data[i+2] == '=' {
+				line := data[pos:end]
+				if end < len(data) && len(line) > 0 && line[len(line)-1] == '\r' {
+					line = line[:len(line)-1] // "\r\n", as EachLine trims it
+				}
+				parsed++
+				w.parseRcvd(b, line)
+				break
+			}
+			nextV = indexFrom(data, i+1, 'v')
+		}
+		pos = next
+	}
+	st.Lines += lines
+	st.Skipped += lines - parsed
+}
+
+// indexFrom returns the index of the first c in data at or after from, or
+// len(data).
+func indexFrom(data []byte, from int, c byte) int {
+	if from >= len(data) {
+		return len(data)
+	}
+	if i := bytes.IndexByte(data[from:], c); i >= 0 {
+		return from + i
+	}
+	return len(data)
+}
+
+// parseRcvd accounts one line holding "rcvd=", dedup on.
+func (w *worker) parseRcvd(b *block, line []byte) {
+	st := &b.stats
+	ev := &w.evs[0]
+	res, err := w.f.p.ParseLine(view(line), b.ref, ev)
+	switch {
+	case err != nil:
+		st.SyntaxErrors++
+	case res == parser.Traffic:
+		w.f.emit(b, ev, 1, true)
+	case res == parser.Repeat:
+		st.Markers++
+		st.Repeats += int64(ev.Repeats)
+	default:
+		st.NotTraffic++
+	}
+}
+
+// scanAll is the dedup-off scan: every line is parsed, as AddLine does
+// (its counters and the "last message repeated" rule need every line).
+// The previous line's Event stays in the other slot of w.evs while it is
+// a point, so a marker needs no second parse.
+func (w *worker) scanAll(b *block) {
+	st := &b.stats
+	cur := 0           // slot of w.evs for the next line
+	prevPoint := false // the previous line is a point, its Event in w.evs[1-cur]
+	if b.hasPrev {
+		ev := &w.evs[1]
+		res, err := w.f.p.ParseLine(view(b.prev), b.prevRef, ev)
+		prevPoint = err == nil && res == parser.Traffic && w.f.isPoint(ev)
+	}
+	data := b.data
+	for len(data) > 0 {
+		var line []byte
+		if e := bytes.IndexByte(data, '\n'); e >= 0 {
+			line, data = trimEOL(data[:e+1]), data[e+1:]
+		} else {
+			line, data = data, nil
+		}
+		st.Lines++
+		hadPrev := prevPoint
+		prevPoint = false
+		ev := &w.evs[cur]
+		res, err := w.f.p.ParseLine(view(line), b.ref, ev)
+		switch {
+		case err != nil:
+			st.SyntaxErrors++
+		case res == parser.Traffic:
+			if w.f.emit(b, ev, 1, true) {
+				prevPoint, cur = true, 1-cur
+			}
+		case res == parser.Repeat:
+			w.repeat(b, ev, hadPrev, &w.evs[1-cur])
+		default:
+			st.NotTraffic++
+		}
+	}
+}
+
+// repeat is Aggregator.repeat with dedup off, with the previous line's
+// Event at hand (prev, valid when hadPrev).
+func (w *worker) repeat(b *block, ev *parser.Event, hadPrev bool, prev *parser.Event) {
+	b.stats.Markers++
+	n := int64(ev.Repeats)
+	if n <= 0 {
+		return
+	}
+	if ev.Service != parser.ServiceUnknown {
+		w.f.emit(b, ev, n, false)
+		return
+	}
+	if !hadPrev || prev.Host != ev.Host || (ev.Daemon != "" && prev.Daemon != ev.Daemon) {
+		return
+	}
+	w.f.emit(b, prev, n, false)
+}
+
+// emit is the order-independent half of Aggregator.add: the filters, then
+// a record for the consumer. It reports classify's point.
+func (f *filter) emit(b *block, ev *parser.Event, n int64, check bool) (point bool) {
+	count, point := f.classify(ev, n, &b.stats)
+	if !count {
+		return point
+	}
+	r := rec{user: ev.User, rcvd: ev.Rcvd, sent: ev.Sent, n: n}
+	if f.lower {
+		r.user = strings.ToLower(r.user) // no allocation when already lower case
+	}
+	if check && f.dedup {
+		r.check, r.id, r.t = true, flush.Identity(ev), ev.Time.UnixNano()
+	}
+	b.recs = append(b.recs, r)
+	return true
+}
