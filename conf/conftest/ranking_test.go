@@ -20,6 +20,7 @@ import (
 	"github.com/courier-traffic/courier-traffic/flush"
 	"github.com/courier-traffic/courier-traffic/internal/influxtest"
 	"github.com/courier-traffic/courier-traffic/internal/loggen"
+	"github.com/courier-traffic/courier-traffic/report"
 )
 
 func TestMain(m *testing.M) { os.Exit(influxtest.Main(m)) }
@@ -147,6 +148,9 @@ type generated struct {
 	srv   *influxtest.Server
 	truth loggen.Truth
 	loc   *time.Location
+	lines []string  // the generated log, in order
+	ref   time.Time // reference time for its year-less lines
+	cfg   *flush.Config
 }
 
 // writeGenerated generates two local days of Courier logs from two mail hosts (all byte-
@@ -206,7 +210,7 @@ func writeGenerated(t *testing.T) generated {
 			t.Fatalf("flush.Write lines %d..: %v (stats %v)", i, out, f.Stats())
 		}
 	}
-	return generated{srv: srv, truth: truth, loc: loc}
+	return generated{srv: srv, truth: truth, loc: loc, lines: lines, ref: ref, cfg: cfg}
 }
 
 // thresholdFor picks a threshold between the users' daily totals, so that the ranking has
@@ -347,6 +351,63 @@ func TestRankingPipelineOnServer(t *testing.T) {
 	if diff := cmp.Diff(sortRows(wantDomains), sortRows(gotDomains)); diff != "" {
 		t.Errorf("courier_daily_domain rows (-want +got):\n%s", diff)
 	}
+
+	// The CLI (`courier-traffic report --service all --unit B --threshold N`) over the same log
+	// must give the task's service="all" rows: same users, same sums, same order.
+	t.Run("CLI", func(t *testing.T) {
+		unit, err := report.ParseUnit("B")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range days {
+			date, err := report.ParseDate(d, time.Now(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			agg, err := report.NewAggregator(g.cfg, date, report.All, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range g.lines {
+				agg.AddLine([]byte(l), g.ref)
+			}
+			table := report.NewTable(report.Params{Date: date, Service: report.All, Unit: unit, Threshold: threshold}, agg.Users())
+			var got, want []rankRow
+			for i, r := range table.Rows {
+				got = append(got, rankRow{Day: d, Name: r.User, Service: "all", Rcvd: r.Rcvd, Sent: r.Sent,
+					Total: r.Total(), Sessions: r.Sessions, Rank: int64(i + 1)})
+			}
+			var wantTotal []rankRow
+			for _, r := range gotUsers {
+				switch {
+				case r.Day != d || r.Service != "all":
+				case r.Name == totalUser:
+					wantTotal = append(wantTotal, r)
+				default:
+					want = append(want, r)
+				}
+			}
+			sort.Slice(want, func(i, j int) bool { return want[i].Rank < want[j].Rank })
+			// The task orders equal totals by user name, the classic script (and so the CLI) by
+			// the printed line: ranks are compared only where totals differ.
+			for _, rows := range [][]rankRow{want, got} {
+				for i := 1; i < len(rows); i++ {
+					if rows[i].Total == rows[i-1].Total {
+						rows[i].Rank, rows[i-1].Rank = 0, 0
+					}
+				}
+			}
+			want = append(want, wantTotal...)
+			got = append(got, rankRow{Day: d, Name: totalUser, Service: "all", Rcvd: table.Total.Rcvd,
+				Sent: table.Total.Sent, Total: table.Total.Total(), Sessions: table.Total.Sessions})
+			if len(got) < 5 {
+				t.Fatalf("%s: only %d CLI rows: the comparison means little", d, len(got))
+			}
+			if diff := cmp.Diff(sortRows(want), sortRows(got)); diff != "" {
+				t.Errorf("%s: task rows vs CLI report rows (-task +cli):\n%s", d, diff)
+			}
+		}
+	})
 
 	t.Run("InfluxQL", func(t *testing.T) {
 		var want []rankRow
