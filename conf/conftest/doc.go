@@ -14,7 +14,8 @@
 //   - Flux semantics: the ranking pipeline section of conf/flux/courier_daily_ranking.flux,
 //     extracted between its marker comments, runs on the real InfluxDB 1.8.10 test server
 //     (internal/influxtest, Flux 0.65) over sessions written there, and returns exactly the
-//     rows computed in Go from the same sessions; the InfluxQL query returns the same rows.
+//     rows computed in Go from the same sessions; the InfluxQL query returns the same rows, and
+//     the CLI's report (package report) over the same log gives the same users, sums and order.
 //   - Template: the task query in conf/influxdb/courier-traffic.yml is the .flux file minus
 //     its option-task line (-update rewrites it), and every bucket and measurement name agrees
 //     with the plugin's defaults (flush.DefaultConfig) and the task's settings.
@@ -25,6 +26,9 @@
 //   - Docker: docker-compose (Debian package docker-compose) validates docker/compose.yaml;
 //     the go build commands of docker/Dockerfile are run as written (output directory
 //     replaced) and the plugin library needs no glibc symbol newer than bookworm's 2.36.
+//
+//   - README: the quick-start commands are the ones documented (make demo, make test), .ci/run
+//     runs make test, and make demo prints exactly the report the README shows.
 //
 // Run: go test ./conf/conftest   (regenerate the template's task query: add -update)
 package conftest
