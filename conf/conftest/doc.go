@@ -11,18 +11,22 @@
 //     $COURIER_FLUX_NPM_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/courier-traffic/flux-npm),
 //     never into the repository. node and npm missing is a test failure naming the install
 //     command (apt-get install -y nodejs npm), not a skip.
+//
 //   - Flux semantics: the ranking pipeline section of conf/flux/courier_daily_ranking.flux,
 //     extracted between its marker comments, runs on the real InfluxDB 1.8.10 test server
 //     (internal/influxtest, Flux 0.65) over sessions written there, and returns exactly the
 //     rows computed in Go from the same sessions; the InfluxQL query returns the same rows, and
 //     the CLI's report (package report) over the same log gives the same users, sums and order.
+//
 //   - Template: the task query in conf/influxdb/courier-traffic.yml is the .flux file minus
 //     its option-task line (-update rewrites it), and every bucket and measurement name agrees
 //     with the plugin's defaults (flush.DefaultConfig) and the task's settings.
+//
 //   - Fluent Bit: the courier_influxdb output section of conf/fluent-bit.conf and
 //     conf/fluent-bit.yaml (and of each commented alternative input block, uncommented) is
 //     fed, with ${VAR} replaced from a fixed map, to flush.LoadConfig without error; every key
 //     named there is a key of flush.Keys() or one the Fluent Bit core consumes.
+//
 //   - Docker: docker-compose (Debian package docker-compose) validates docker/compose.yaml;
 //     the go build commands of docker/Dockerfile are run as written (output directory
 //     replaced) and the plugin library needs no glibc symbol newer than bookworm's 2.36.
