@@ -73,8 +73,30 @@ func digits2(s string, i int) (int, bool) {
 	return int(s[i]-'0')*10 + int(s[i+1]-'0'), true
 }
 
-// clock scans "hh:mm:ss" at s[i:] and checks the ranges.
+// clock scans "hh:mm:ss" at s[i:] and checks the ranges. The common case
+// is checked and converted as one word: six digits with ':' in bytes 2
+// and 5 (see swar.go); anything else takes the byte path, which gives the
+// same answer.
 func clock(s string, i int, st *stamp) bool {
+	if i+8 > len(s) {
+		return false
+	}
+	w := load8(s, i)
+	t := w ^ 0x3030303030303030
+	if ((t+0x7676767676767676)|t)&highs == 0x0000800000800000 && w&0x0000ff0000ff0000 == 0x00003a00003a0000 {
+		u := t*10 + t>>8 // byte 0: hh, byte 3: mm, byte 6: ss (no byte exceeds 100)
+		h, m, sec := int(u&0xff), int(u>>24&0xff), int(u>>48&0xff)
+		if h > 23 || m > 59 || sec > 59 {
+			return false
+		}
+		st.hour, st.min, st.sec = h, m, sec
+		return true
+	}
+	return clockBytes(s, i, st)
+}
+
+// clockBytes is clock one byte at a time.
+func clockBytes(s string, i int, st *stamp) bool {
 	if i+8 > len(s) || s[i+2] != ':' || s[i+5] != ':' {
 		return false
 	}
@@ -152,6 +174,13 @@ func scanRFC3339(line string, st *stamp) int {
 	if line[i] == '.' {
 		i++
 		start := i
+		if i+8 <= len(line) {
+			// Up to 8 digits in one word (swar.go); a 9th is read below.
+			t := load8(line, i) ^ 0x3030303030303030
+			d := digitRun(t)
+			nsec = int(swar8(t << (64 - 8*d)))
+			i += d
+		}
 		for i < len(line) && isDigit(line[i]) && i-start < 9 {
 			nsec = nsec*10 + int(line[i]-'0')
 			i++
@@ -307,7 +336,7 @@ func (p *Parser) time(st *stamp, ref time.Time) (time.Time, bool) {
 	// The rule of InferYear: the latest year whose candidate is not after
 	// ref+24h, starting from ref's UTC year (see there).
 	refSec, refNsec := ref.Unix(), int64(ref.Nanosecond())
-	refY, refM, refD := civilFromDays(floorDiv(refSec, 86400))
+	refY, refM, refD := p.refDate(floorDiv(refSec, 86400))
 	y := refY
 	if st.month == time.January && st.day <= 2 && refM == time.December && refD >= 29 {
 		y++
@@ -323,6 +352,25 @@ func (p *Parser) time(st *stamp, ref time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// refDate returns civilFromDays(day). The reference time is the same day
+// for long runs of lines (a Fluent Bit chunk, a file), so the last result
+// is kept, packed into one word so that neither a hit nor a miss
+// allocates; like span, it is a memo that never changes a result. Days
+// whose date does not fit the packing are computed every time.
+//
+// Packing: bits 0-31 the day (int32), 32-47 the year, 48-55 the month
+// (never 0 in a valid entry), 56-63 the day of the month.
+func (p *Parser) refDate(day int64) (int, time.Month, int) {
+	if r := p.ref.Load(); r != 0 && int64(int32(uint32(r))) == day {
+		return int(uint16(r >> 32)), time.Month(uint8(r >> 48)), int(uint8(r >> 56))
+	}
+	y, m, d := civilFromDays(day)
+	if int64(int32(day)) == day && y >= 0 && y <= 0xffff {
+		p.ref.Store(uint64(uint32(int32(day))) | uint64(y)<<32 | uint64(m)<<48 | uint64(d)<<56)
+	}
+	return y, m, d
 }
 
 // zoneSpan is one period of constant UTC offset of p.loc, in Unix seconds

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"math"
+	"math/bits"
 	"strings"
 )
 
@@ -200,6 +201,20 @@ func lastIP(s string, from int) int {
 
 const ipKey = ", ip=["
 
+// indexIPKey returns the index of the first ", ip=[" in s at or after k, or
+// -1: strings.Index(s[k:], ipKey)+k without its set-up. It visits the '['
+// bytes in order (users rarely contain one) and checks the 5 bytes before.
+func indexIPKey(s string, k int) int {
+	for i := k + len(ipKey) - 1; ; i++ {
+		if i = indexByteFrom(s, i, '['); i < 0 {
+			return -1
+		}
+		if s[i-5:i] == ", ip=" {
+			return i - 5
+		}
+	}
+}
+
 // parseFields parses ", user=U, ip=[IP], key=value, ..." starting at
 // msg[k] (the comma after the keyword). On failure it returns a non-empty
 // message and the position it refers to; the error value is built by the
@@ -212,11 +227,10 @@ const ipKey = ", ip=["
 // contains another ", ip=[" (or fails), and only then is the line parsed
 // again at the rightmost split. Both paths give the same result.
 func (p *Parser) parseFields(msg string, k int, daemon string, ev *Event, full, extraTrunc int) (Result, int, string) {
-	ip := strings.Index(msg[k:], ipKey)
+	ip := indexIPKey(msg, k)
 	if ip < 0 {
 		return Skip, k, "missing ip=[...] field"
 	}
-	ip += k
 	res, pos, why, again := p.parseSuffix(msg, k, ip, daemon, ev, full, extraTrunc)
 	if again || why != "" {
 		if last := lastIP(msg, ip+1); last > ip {
@@ -225,20 +239,6 @@ func (p *Parser) parseFields(msg string, k int, daemon string, ev *Event, full, 
 		}
 	}
 	return res, pos, why
-}
-
-// bracketed returns the index of the first ']' in s, -1 if there is none,
-// or -2 if a '[' comes first (no IP or port contains one).
-func bracketed(s string) int {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ']':
-			return i
-		case '[':
-			return -2
-		}
-	}
-	return -1
 }
 
 // parseSuffix parses the fields of msg with the user ending at msg[ip]
@@ -264,63 +264,21 @@ func (p *Parser) parseSuffix(msg string, k, ip int, daemon string, ev *Event, fu
 	ev.IP = msg[j : j+end]
 	j += end + 1
 
+	// Counters go to vals (index valSlot(bit)) and into ev at the end:
+	// one store per field instead of a pointer chosen per field. Results
+	// other than Traffic make the caller discard ev anyway.
+	var vals [8]int64
 	var seen uint16
 	var last uint16
 	for j < len(msg) {
-		// Fast path: the byte after ", " selects the one known field it
-		// can be, and a constant prefix compare (inlined) confirms it.
-		if j+2 < len(msg) {
-			var bit uint16
-			var dst *int64
-			var kl int
-			rest := msg[j:]
-			switch msg[j+2] {
-			case 'h':
-				if strings.HasPrefix(rest, ", headers=") {
-					bit, dst, kl = fHeaders, &ev.Headers, len(", headers=")
-				}
-			case 'b':
-				if strings.HasPrefix(rest, ", body=") {
-					bit, dst, kl = fBody, &ev.Body, len(", body=")
-				}
-			case 'r':
-				if strings.HasPrefix(rest, ", rcvd=") {
-					bit, dst, kl = fRcvd, &ev.Rcvd, len(", rcvd=")
-				} else if strings.HasPrefix(rest, ", retr=") {
-					bit, dst, kl = fRetr, &ev.Retr, len(", retr=")
-				}
-			case 's':
-				if strings.HasPrefix(rest, ", sent=") {
-					bit, dst, kl = fSent, &ev.Sent, len(", sent=")
-				} else if strings.HasPrefix(rest, ", starttls=") {
-					bit, kl = fTLS, len(", starttls=")
-				} else if strings.HasPrefix(rest, ", stls=") {
-					bit, kl = fTLS, len(", stls=")
-				}
-			case 't':
-				if strings.HasPrefix(rest, ", time=") {
-					bit, dst, kl = fTime, &ev.Duration, len(", time=")
-				} else if strings.HasPrefix(rest, ", top=") {
-					bit, dst, kl = fTop, &ev.Top, len(", top=")
-				}
-			}
-			if bit != 0 && seen&bit == 0 {
-				seen |= bit
-				last = bit
-				n, e, why := counter(msg, j+kl)
-				if why != "" {
-					return Skip, j + kl, rest[2:kl-1] + ": " + why, false
-				}
-				j = e
-				if dst != nil {
-					*dst = n
-				} else {
-					ev.TLS = n != 0
-				}
-				continue
-			}
+		// Fast path (fastFields): the common fields, until one it does
+		// not handle; the general path below takes that one.
+		if j, seen, last = fastFields(msg, j, ev, &vals, seen, last); j >= len(msg) {
+			break
 		}
-		// General path: port, unknown fields, duplicates and errors.
+		// General path: the key is read up to '=' and dispatched on its
+		// length and first byte, then compared against the constant
+		// (inlined); see classify for why not a string switch.
 		if j+1 >= len(msg) || msg[j] != ',' || msg[j+1] != ' ' {
 			return Skip, j, "expected \", \" before the next field", false
 		}
@@ -338,9 +296,6 @@ func (p *Parser) parseSuffix(msg string, k, ip int, daemon string, ev *Event, fu
 		key := msg[ks:j]
 		j++ // '='
 		var bit uint16
-		var dst *int64
-		// Dispatch on length and first byte, then compare against the
-		// constant (inlined); see classify for why not a string switch.
 		switch len(key) {
 		case 2:
 			if key == "ip" {
@@ -349,7 +304,7 @@ func (p *Parser) parseSuffix(msg string, k, ip int, daemon string, ev *Event, fu
 			}
 		case 3:
 			if key == "top" {
-				bit, dst = fTop, &ev.Top
+				bit = fTop
 			}
 		case 4:
 			switch key[0] {
@@ -377,28 +332,28 @@ func (p *Parser) parseSuffix(msg string, k, ip int, daemon string, ev *Event, fu
 				}
 			case 'b':
 				if key == "body" {
-					bit, dst = fBody, &ev.Body
+					bit = fBody
 				}
 			case 'r':
 				if key == "rcvd" {
-					bit, dst = fRcvd, &ev.Rcvd
+					bit = fRcvd
 				} else if key == "retr" {
-					bit, dst = fRetr, &ev.Retr
+					bit = fRetr
 				}
 			case 's':
 				if key == "sent" {
-					bit, dst = fSent, &ev.Sent
+					bit = fSent
 				} else if key == "stls" {
 					bit = fTLS
 				}
 			case 't':
 				if key == "time" {
-					bit, dst = fTime, &ev.Duration
+					bit = fTime
 				}
 			}
 		case 7:
 			if key == "headers" {
-				bit, dst = fHeaders, &ev.Headers
+				bit = fHeaders
 			}
 		case 8:
 			if key == "starttls" {
@@ -426,11 +381,7 @@ func (p *Parser) parseSuffix(msg string, k, ip int, daemon string, ev *Event, fu
 			return Skip, j, key + ": " + why, false
 		}
 		j = e
-		if dst != nil {
-			*dst = n
-		} else {
-			ev.TLS = n != 0
-		}
+		vals[valSlot(bit)] = n
 	}
 
 	if isTruncLen(full) || (extraTrunc != 0 && full == extraTrunc) {
@@ -479,8 +430,113 @@ func (p *Parser) parseSuffix(msg string, k, ip int, daemon string, ev *Event, fu
 		ev.Service = IMAP
 	}
 	ev.Has = has
+	ev.Headers, ev.Body = vals[valSlot(fHeaders)], vals[valSlot(fBody)]
+	ev.Top, ev.Retr = vals[valSlot(fTop)], vals[valSlot(fRetr)]
+	ev.Rcvd, ev.Sent = vals[valSlot(fRcvd)], vals[valSlot(fSent)]
+	ev.Duration = vals[valSlot(fTime)]
+	ev.TLS = vals[valSlot(fTLS)] != 0
 	return Traffic, 0, "", false
 }
+
+// valSlot is the index in parseSuffix's vals of the counter with field
+// bit b (fHeaders .. fTLS).
+func valSlot(b uint16) int { return bits.TrailingZeros16(b) - 1 }
+
+// fastFields is the fast path of parseSuffix: it parses the fields at
+// msg[j:] while they are known counters (or port=[...]) seen for the first
+// time with a plain value: 1-7 digits followed by ',' or the end of msg (a
+// port: up to the ']'). It stops, returning the index of the field it did
+// not take, at anything else (an unknown or duplicate field, a longer or
+// invalid value, the end), for the general path, which gives the same
+// results for everything fastFields takes. Values go to vals as in
+// parseSuffix, the port to ev.Port.
+//
+// It is a separate leaf function so that its loop state stays in
+// registers: the 8 bytes at a field are hashed to the one known ", key="
+// they can start (fieldKeys), one or two word compares confirm it, and the
+// value is read as one word (swar.go).
+func fastFields(msg string, j int, ev *Event, vals *[8]int64, seen, last uint16) (int, uint16, uint16) {
+	for j+8 <= len(msg) {
+		w := load8(msg, j)
+		fk := &fieldKeys[keySlot(w)]
+		if w&fk.mask != fk.word || fk.bit&^seen == 0 {
+			break
+		}
+		v := j + fk.kl
+		if fk.kl > 8 && (v > len(msg) || load8(msg, v-8) != fk.tail) {
+			break
+		}
+		if fk.bit == fPort {
+			e := v
+			for e < len(msg) && msg[e] != ']' && msg[e] != '[' {
+				e++
+			}
+			if e == len(msg) || msg[e] != ']' {
+				break
+			}
+			ev.Port = msg[v:e]
+			j, seen, last = e+1, seen|fPort, fPort
+			continue
+		}
+		var n uint64
+		if v+8 <= len(msg) {
+			t := load8(msg, v) ^ 0x3030303030303030
+			d := digitRun(t)
+			if d == 0 || d == 8 || byte(t>>(8*d)) != ','^0x30 {
+				break
+			}
+			n, j = swar8(t<<(64-8*d)), v+d
+		} else {
+			// The last field of the line: at most 7 bytes remain.
+			e := v
+			for ; e < len(msg) && isDigit(msg[e]); e++ {
+				n = n*10 + uint64(msg[e]-'0')
+			}
+			if e == v || (e < len(msg) && msg[e] != ',') {
+				break
+			}
+			j = e
+		}
+		vals[valSlot(fk.bit)] = int64(n)
+		seen, last = seen|fk.bit, fk.bit
+	}
+	return j, seen, last
+}
+
+// fieldKey is a known ", key=" for fastFields.
+type fieldKey struct {
+	word, mask uint64 // its first 8 bytes (fewer for short keys) as a word (load8), and their mask
+	tail       uint64 // for keys longer than 8 bytes: their last 8 bytes as a word
+	kl         int    // len(", key=")
+	bit        uint16 // its field bit; 0 in unused slots, which never match
+}
+
+// keySlot hashes bytes 2-4 of a word (the first letters of a key) to a
+// slot of fieldKeys. The multiplier was chosen so that the keys Courier
+// writes fall in distinct slots (TestFieldKeys checks it).
+func keySlot(w uint64) int { return int((w >> 16 & 0xffffff) * 0xc2ce6f447ed4d57b >> 60) }
+
+var fieldKeys = func() (t [16]fieldKey) {
+	for _, k := range []struct {
+		key string
+		bit uint16
+	}{
+		{", headers=", fHeaders}, {", body=", fBody}, {", top=", fTop}, {", retr=", fRetr},
+		{", rcvd=", fRcvd}, {", sent=", fSent}, {", time=", fTime},
+		{", starttls=", fTLS}, {", stls=", fTLS}, {", port=[", fPort},
+	} {
+		var b [8]byte
+		n := copy(b[:], k.key)
+		w := load8(string(b[:]), 0)
+		fk := &t[keySlot(w)]
+		fk.word, fk.mask = w, ^uint64(0)>>(64-8*n)
+		if len(k.key) > 8 {
+			fk.tail = load8(k.key, len(k.key)-8)
+		}
+		fk.kl, fk.bit = len(k.key), k.bit
+	}
+	return t
+}()
 
 func isKeyChar(c byte) bool { return keyChar[c] }
 
@@ -535,7 +591,53 @@ func nextField(s string, j int) (int, bool) {
 // counter parses a non-negative decimal int64 at s[i:] that ends at ","
 // or the end of s. It returns the value, the index after it, and a reason
 // when it is not a valid counter: a wrong number must never get through.
+//
+// Counters are most of a traffic line's bytes, and a byte loop pays a
+// mispredicted branch at every number's end; so when 8 bytes are left the
+// digits are found and converted 8 at a time (swar8). Numbers of 16 or more
+// digits and the last bytes of a line take the byte loop (counterTail);
+// both give the same results.
 func counter(s string, i int) (int64, int, string) {
+	if i+8 > len(s) {
+		return counterTail(s, i)
+	}
+	t := load8(s, i) ^ 0x3030303030303030 // digits become 0..9
+	k := digitRun(t)
+	var n uint64
+	switch {
+	case k < 8:
+		n = swar8(t << (64 - 8*k)) // k = 0 shifts everything out: n = 0
+	case i+16 > len(s):
+		return counterTail(s, i)
+	default:
+		t2 := load8(s, i+8) ^ 0x3030303030303030
+		k2 := digitRun(t2)
+		if k2 == 8 {
+			return counterTail(s, i)
+		}
+		n = swar8(t)*pow10[k2] + swar8(t2<<(64-8*k2))
+		k += k2
+	}
+	return counterEnd(s, i+k, k, n)
+}
+
+// counterEnd checks what follows the k digits of a counter that end at
+// s[j] and builds counter's results.
+func counterEnd(s string, j, k int, n uint64) (int64, int, string) {
+	if j < len(s) && s[j] != ',' {
+		if s[j] == '-' && k == 0 {
+			return 0, j, "negative value"
+		}
+		return 0, j, "not a decimal number"
+	}
+	if k == 0 {
+		return 0, j, "empty value"
+	}
+	return int64(n), j, ""
+}
+
+// counterTail is counter one byte at a time.
+func counterTail(s string, i int) (int64, int, string) {
 	t := s[i:]
 	if len(t) > 19 {
 		t = t[:19]
@@ -553,18 +655,11 @@ func counter(s string, i int) (int64, int, string) {
 		// 18 digits always fit; longer numbers take the checked path.
 		return counterLong(s, i)
 	}
-	j := i + k
-	if j < len(s) && s[j] != ',' {
-		if s[j] == '-' && k == 0 {
-			return 0, j, "negative value"
-		}
-		return 0, j, "not a decimal number"
-	}
-	if k == 0 {
-		return 0, j, "empty value"
-	}
-	return int64(n), j, ""
+	return counterEnd(s, i+k, k, n)
 }
+
+// pow10[k] is 10^k for the digit counts of the second word of counter.
+var pow10 = [8]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
 
 // counterLong is counter with an overflow check on every digit.
 func counterLong(s string, i int) (int64, int, string) {

@@ -20,6 +20,9 @@ type Parser struct {
 	// in (see localTime). It is a memo, not state: results never depend on
 	// it, so the Parser behaves as immutable.
 	span atomic.Pointer[zoneSpan]
+	// ref caches the civil date of the last reference day (see refDate),
+	// a memo like span.
+	ref atomic.Uint64
 }
 
 // New validates opts and returns a Parser.
@@ -174,10 +177,7 @@ func (p *Parser) ParseLine(line string, ref time.Time, ev *Event) (Result, error
 // by a space or the end of the line. It returns the identifier and the index
 // of the message (after the space).
 func scanTag(line string, i int) (ident string, msg int, ok bool) {
-	j := i
-	for j < len(line) && !tagStop[line[j]] {
-		j++
-	}
+	j := tagEnd(line, i)
 	if j == i || j >= len(line) {
 		return "", 0, false
 	}
@@ -206,21 +206,6 @@ func scanTag(line string, i int) (ident string, msg int, ok bool) {
 		return "", 0, false
 	}
 	return ident, j + 1, true
-}
-
-// tagStop marks the bytes that end a syslog identifier.
-var tagStop = [256]bool{':': true, '[': true, ' ': true}
-
-// indexShort is strings.IndexByte for a match expected within a few bytes
-// (a host name, an IP address): a plain loop beats the call and set-up of
-// the vectorised version there.
-func indexShort(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // ParseMessage parses the parts of a structured record (Fluent Bit's syslog
