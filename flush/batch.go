@@ -279,6 +279,11 @@ func (f *Flusher) AppendBody(dst []byte, b *Batch) []byte {
 	return body
 }
 
+// Discard recycles b without writing it, as Write does after sending:
+// for callers that only wanted AppendBody (dry runs, benchmarks). Nothing
+// is counted. b must not be used afterwards.
+func (f *Flusher) Discard(b *Batch) { f.release(b) }
+
 // Write dedups the batch, encodes its points and writes them in batch_size
 // requests with the client's blocking write API, splitting a request in
 // halves on 413. It returns the outcome for the whole batch: Retry as soon

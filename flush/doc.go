@@ -49,7 +49,9 @@
 //
 // # Writes and outcomes (DESIGN.md section 2)
 //
-// Bodies are encoded with line-protocol/v2 and sent with
+// Bodies are encoded with line-protocol/v2 (an Encoder reuses the
+// library's output for the parts of a point that repeat, such as the
+// series prefix; see Encoder.Append) and sent with
 // influxdb-client-go/v2's WriteAPIBlocking (never the async WriteAPI: its
 // in-memory retry buffer loses data and hides backpressure), nanosecond
 // precision, gzip per influx_gzip, in requests of batch_size points. 413
