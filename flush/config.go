@@ -117,6 +117,10 @@ type Config struct {
 
 	TimeZone string         // time_zone as given ("Local", "UTC", an IANA name)
 	Location *time.Location // time_zone resolved: the zone of year-less, zone-less stamps
+	// Year, when non-zero, is the year of every year-less stamp instead of
+	// the inferred one. Not a plugin key (live data is always inferred from
+	// the record time): the CLI sets it from --year for old files.
+	Year int
 
 	Identifiers          []string       // identifiers: syslog identifiers accepted as Courier
 	LowerUser            bool           // user_case: true for "lower" (applies to the user tag)

@@ -100,7 +100,7 @@ func New(cfg *Config, log Logger) (*Flusher, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	p, err := parser.New(parser.Options{Identifiers: cfg.Identifiers, Location: loc})
+	p, err := parser.New(parser.Options{Identifiers: cfg.Identifiers, Location: loc, Year: cfg.Year})
 	if err != nil {
 		return nil, fmt.Errorf("flush: %s: %w", KeyIdentifiers, err)
 	}

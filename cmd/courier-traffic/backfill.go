@@ -40,6 +40,7 @@ func runBackfill(ctx context.Context, args []string, e env) error {
 	tz := fs.String("tz", "", "short for --time-zone")
 	verbose := fs.Bool("verbose", false, "log at info and debug level too (per-batch details, skipped lines)")
 	noProgress := fs.Bool("no-progress", false, "no progress bar even on a terminal")
+	year := fs.Int("year", 0, "year of year-less (classic syslog) stamps (default: inferred from each file's modification time)")
 	cf := newConfigFlags(fs, backfillKeys, keyUsage)
 	// The plugin logs statistics every minute; a CLI run prints its summary
 	// at the end instead.
@@ -65,6 +66,10 @@ func runBackfill(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	if *year < 0 || *year > 9999 {
+		return usageError(fmt.Errorf("--year %d: want 1..9999 (0: infer)", *year))
+	}
+	cfg.Year = *year
 
 	start := time.Now()
 	var (

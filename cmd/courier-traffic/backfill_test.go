@@ -182,3 +182,27 @@ func TestBackfillProgress(t *testing.T) {
 	}
 	summary(t, out.String())
 }
+
+// TestBackfillYear: an old year-less (classic syslog) file whose
+// modification time is years later (copied, restored from a backup) is
+// back-filled into the year --year names; inferred from
+// the mtime it would land in 2026.
+func TestBackfillYear(t *testing.T) {
+	srv := influxtest.Shared(t)
+	dir := t.TempDir()
+	opts := loggen.Options{Seed: 5, Days: 1, SessionsPerDay: 200, Users: 20, Location: time.UTC,
+		Format: loggen.Classic, Start: time.Date(2024, 7, 22, 0, 0, 0, 0, time.UTC)}
+	file, truth := writeGenerated(t, dir, "mail.log.9", opts, nil)
+	mt := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(file, mt, mt); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"backfill", "--influx-url", srv.URL, "--influx-bucket", srv.Bucket, "--tz", "UTC", "--no-progress"}
+	mustRun(t, "", append(args, "--year", "2024", file)...)
+	if diff := cmp.Diff(truthSums(truth), srv.Sums(t, "courier_session", time.UTC)); diff != "" {
+		t.Fatalf("InfluxDB after back-fill with --year 2024 (-truth +stored):\n%s", diff)
+	}
+	if r := runCLI(t, "", append(args, "--year", "-1", file)...); r.code != 2 || !strings.Contains(r.stderr, "--year") {
+		t.Errorf("--year -1: exit %d, stderr %q; want a usage error naming --year", r.code, r.stderr)
+	}
+}
