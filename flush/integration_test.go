@@ -22,22 +22,11 @@ func TestMain(m *testing.M) { os.Exit(influxtest.Main(m)) }
 // not empty), recording its log.
 func realFlusher(t *testing.T, srv *influxtest.Server, extra MapGetter) (*Flusher, *logRecorder) {
 	t.Helper()
-	src := MapGetter{KeyInfluxURL: srv.URL, KeyInfluxBucket: srv.Bucket, KeyInfluxToken: srv.Token,
-		KeyStatsInterval: "0", KeyInfluxTimeout: "10s"}
+	src := MapGetter{KeyInfluxBucket: srv.Bucket, KeyInfluxToken: srv.Token, KeyInfluxTimeout: "10s", KeyTimeZone: ""}
 	for k, v := range extra {
 		src[k] = v
 	}
-	cfg, err := LoadConfig(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &logRecorder{}
-	f, err := New(cfg, rec.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(f.Close)
-	return f, rec
+	return newTestFlusher(t, srv.URL, src)
 }
 
 // noSecret fails when any log line holds the token or its password part.
