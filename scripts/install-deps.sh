@@ -3,7 +3,7 @@
 #   - Debian packages: gcc (cgo, the C test host), libmsgpack-dev (the C test host
 #     builds chunks with msgpack-c exactly like Fluent Bit), nodejs + npm (the real
 #     Flux parser, @influxdata/flux, runs under node), docker-compose (validates
-#     docker/compose.yaml), curl;
+#     docker/compose.yaml), curl, time (/usr/bin/time measures the CLI's peak RSS);
 #   - the InfluxDB 1.8.10 test server, built once into the cache (scripts/influxd-build.sh).
 # Run as root (CI is root); otherwise it prints the apt-get command to run.
 set -euo pipefail
@@ -17,6 +17,7 @@ command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v curl >/dev/null || need+=(curl)
+[ -x /usr/bin/time ] || need+=(time)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
