@@ -10,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	// time_zone takes IANA names; the zone database is embedded so that they
+	// resolve inside Fluent Bit images without /usr/share/zoneinfo (distroless).
+	_ "time/tzdata"
 
 	"github.com/courier-traffic/courier-traffic/flush"
 )

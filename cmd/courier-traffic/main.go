@@ -10,6 +10,9 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	// time_zone takes IANA names; the zone database is embedded so that they
+	// resolve on hosts and images without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"golang.org/x/term"
 )
