@@ -151,3 +151,18 @@ func BenchmarkBatchPath(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 	b.ReportMetric(float64(size)/float64(b.N), "body-B/line")
 }
+
+// BenchmarkIdentity: the record identity alone (dedup and point times; the
+// CLI report hashes every counted session with it).
+func BenchmarkIdentity(b *testing.B) {
+	evs := benchEvents(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var x uint64
+	for i := 0; i < b.N; i++ {
+		x += Identity(&evs[i%len(evs)]).Lo
+	}
+	if x == 0 && b.N > 1 {
+		b.Fatal("identities are all zero")
+	}
+}

@@ -3,6 +3,7 @@ package flush
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,8 +50,8 @@ type Encoder struct {
 	// Caches of the Encoder's own output for the parts of a point that
 	// repeat (see Append): the series prefix per (host, service, user), the
 	// event and daemon fields per (kind, daemon), and each field key as the
-	// first field (" key=") and as a later one (",key="). scratch produces
-	// them, and the timestamp of every point.
+	// first field (" key=") and as a later one (",key="), and what EndLine
+	// writes around a timestamp's digits. scratch produces them.
 	series map[seriesKey]string
 	tails  map[tailKey]tailEntry
 	// lastTail is the key of the tail used last, valid while tails is
@@ -59,7 +60,12 @@ type Encoder struct {
 	lastTailBytes string
 	keys          [numFields][2]string
 	scratch       lineprotocol.Encoder
-	tsBuf         []byte
+	// tsOpen and tsClose are what EndLine writes around the decimal
+	// nanoseconds (" " and "\n"), cut from the scratch Encoder's output in
+	// NewEncoder; intSuffix is the length of the kind suffix that
+	// IntValue.AppendBytes writes after the same decimal digits ("i").
+	tsOpen, tsClose string
+	intSuffix       int
 }
 
 // seriesKey identifies a series prefix. Its strings are copies: the
@@ -139,6 +145,21 @@ func NewEncoder(measurement string, lowerUser bool) *Encoder {
 		both := string(e.scratch.Bytes())
 		e.keys[i] = [2]string{first[:len(first)-zl], both[len(first) : len(both)-zl]}
 	}
+	// The timestamp fragments: EndLine(t) writes tsOpen, the decimal
+	// nanoseconds (strconv.AppendInt, as IntValue.AppendBytes writes them
+	// before its suffix) and tsClose. Cut them from a line ending at Unix
+	// nanosecond 1, whose digits are IntValue(1)'s without the suffix.
+	one := lineprotocol.IntValue(1).AppendBytes(nil)
+	e.intSuffix = len(one) - len("1")
+	e.scratch.SetBuffer(nil)
+	e.scratch.StartLine("")
+	e.scratch.AddField("", zero)
+	n := len(e.scratch.Bytes())
+	e.scratch.EndLine(time.Unix(0, 1))
+	end := string(e.scratch.Bytes()[n:])
+	digits := string(one[:len(one)-e.intSuffix])
+	k := strings.Index(end, digits)
+	e.tsOpen, e.tsClose = end[:k], end[k+len(digits):]
 	return e
 }
 
@@ -222,7 +243,7 @@ func (e *Encoder) userValue(user string) string {
 //     then the value's bytes from lineprotocol.Value.AppendBytes, the call
 //     AddField makes for them;
 //   - the event and daemon fields, encoded once per (kind, daemon) (tail);
-//   - the timestamp as EndLine writes it (timestamp).
+//   - the timestamp as EndLine writes it (appendTimestamp).
 //
 // The result equals appendPlain's byte for byte because the Encoder's
 // output for a line is the concatenation of what each call appends, and
@@ -250,10 +271,6 @@ func (e *Encoder) appendCached(dst []byte, ev *parser.Event, t time.Time) (out [
 		if port, ok = stringValue(ev.Port); !ok {
 			return dst, false
 		}
-	}
-	ts, ok := e.timestamp(t)
-	if !ok {
-		return dst, false
 	}
 	out = append(dst, prefix...)
 	later := 0 // index into e.keys[f]: 0 for the first field, then 1
@@ -286,7 +303,11 @@ func (e *Encoder) appendCached(dst []byte, ev *parser.Event, t time.Time) (out [
 		field(fPort, port)
 	}
 	out = append(out, tail...)
-	return append(out, ts...), true
+	if out, ok = e.appendTimestamp(out, t); !ok {
+		// Only dst's spare capacity was written: dst is unchanged.
+		return dst, false
+	}
+	return out, true
 }
 
 // stringValue is the string field value of s without a copy (see
@@ -369,23 +390,27 @@ func (e *Encoder) tail(ev *parser.Event) (string, bool) {
 	return t, true
 }
 
-// timestamp returns what EndLine(t) writes (" <ns>\n"), range check
-// included: the scratch Encoder ends a line of one empty field (cheap to
-// escape) with it. ok is false when t is out of range. The bytes are valid
-// until the next call.
-func (e *Encoder) timestamp(t time.Time) ([]byte, bool) {
-	s := &e.scratch
-	s.SetBuffer(e.tsBuf[:0])
-	s.StartLine("")
-	s.AddField("", lineprotocol.BoolValue(false))
-	n := len(s.Bytes())
-	s.EndLine(t)
-	e.tsBuf = s.Bytes()
-	if s.Err() != nil {
-		s.ClearErr()
-		return nil, false
+// minTime and maxTime bound the timestamps EndLine accepts (Unix
+// nanoseconds in an int64).
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// appendTimestamp appends what EndLine(t) writes (" <ns>\n") to dst: the
+// fragments cut in NewEncoder around the digits of IntValue(t.UnixNano())
+// without its kind suffix (the same strconv.AppendInt call EndLine makes,
+// precision nanoseconds). ok is false, and dst is returned unchanged, for a
+// time EndLine treats specially: zero (no timestamp) or out of range (an
+// error): appendPlain handles those.
+func (e *Encoder) appendTimestamp(dst []byte, t time.Time) ([]byte, bool) {
+	if t.IsZero() || t.Before(minTime) || t.After(maxTime) {
+		return dst, false
 	}
-	return e.tsBuf[n:], true
+	out := append(dst, e.tsOpen...)
+	out = lineprotocol.IntValue(t.UnixNano()).AppendBytes(out)
+	out = append(out[:len(out)-e.intSuffix], e.tsClose...)
+	return out, true
 }
 
 // appendPlain is Append through the Encoder alone, call by call: the
