@@ -258,10 +258,51 @@ func daysIn(m time.Month, y int) int {
 }
 
 // daysFromCivil returns the number of days since 1970-01-01 of the
-// proleptic Gregorian date y-m-d (H. Hinnant's algorithm). It lets RFC 3339
-// stamps become a time.Time without time.Date and without a *time.Location
-// per offset.
+// proleptic Gregorian date y-m-d. It lets RFC 3339 stamps become a
+// time.Time without time.Date and without a *time.Location per offset,
+// and classic stamps without time.Date (see localTime).
 func daysFromCivil(y int, m time.Month, d int) int64 {
+	// Years 1900-2199 are read from tables: a few loads instead of the
+	// divisions of daysFromCivilSlow, which gives the same results (a test
+	// compares them) for any year.
+	if k := uint(y - civilBase); k < uint(len(yearStart)-1) && m >= time.January && m <= time.December {
+		start := yearStart[k]
+		leap := 0
+		if yearStart[k+1]-start == 366 {
+			leap = 1
+		}
+		return int64(start) + int64(monthStart[leap][m-1]) + int64(d) - 1
+	}
+	return daysFromCivilSlow(y, m, d)
+}
+
+// civilBase is the first year of yearStart.
+const civilBase = 1900
+
+// yearStart[k] is daysFromCivil(civilBase+k, 1, 1); the last entry only
+// tells the length of the year before it.
+var yearStart = func() (t [301]int32) {
+	for k := range t {
+		t[k] = int32(daysFromCivilSlow(civilBase+k, time.January, 1))
+	}
+	return t
+}()
+
+// monthStart[leap][m-1] is the day of the year (from 0) on which month m
+// starts.
+var monthStart = func() (t [2][12]int32) {
+	for leap := range t {
+		y := 2023 + leap // 2023 is a common year, 2024 a leap year
+		for m := range t[leap] {
+			t[leap][m] = int32(daysFromCivilSlow(y, time.Month(m+1), 1) - daysFromCivilSlow(y, time.January, 1))
+		}
+	}
+	return t
+}()
+
+// daysFromCivilSlow is daysFromCivil for any year (H. Hinnant's
+// algorithm).
+func daysFromCivilSlow(y int, m time.Month, d int) int64 {
 	yy := int64(y)
 	if m <= 2 {
 		yy--
