@@ -85,6 +85,8 @@ type filter struct {
 	svc      Service
 	start    time.Time // the day's first instant in the report's zone
 	end      time.Time // the next day's first instant
+	startSec int64     // start and end as Unix seconds (see otherDay)
+	endSec   int64
 	lower    bool
 	excluded []netip.Prefix
 }
@@ -110,6 +112,7 @@ func NewAggregator(cfg *flush.Config, date Date, svc Service, year int) (*Aggreg
 	}
 	a.f = filter{p: p, dedup: cfg.Dedup, svc: svc, lower: cfg.LowerUser, excluded: cfg.ExcludeIPs}
 	a.f.start, a.f.end = date.Bounds(loc)
+	a.f.startSec, a.f.endSec = a.f.start.Unix(), a.f.end.Unix()
 	if cfg.Dedup {
 		a.seen = newSeenSet(cfg.DedupWindow, cfg.DedupMaxEntries)
 	}
@@ -212,14 +215,27 @@ func (a *Aggregator) add(ev *parser.Event, n int64, check bool) (point bool) {
 	return true
 }
 
-// sum adds n sessions of rcvd and sent bytes each to user, cloning the name
-// when it is new: user may alias a reused buffer.
+// sum adds n sessions of rcvd and sent bytes each to user.
 func (a *Aggregator) sum(user string, n, rcvd, sent int64) {
+	a.addSums(a.sums(user, true), n, rcvd, sent)
+}
+
+// sums returns the sums of user, new ones if it is new, cloning the name
+// then when clone says that user may alias a reused buffer.
+func (a *Aggregator) sums(user string, clone bool) *Sums {
 	s := a.users[user]
 	if s == nil {
 		s = &Sums{}
-		a.users[strings.Clone(user)] = s
+		if clone {
+			user = strings.Clone(user)
+		}
+		a.users[user] = s
 	}
+	return s
+}
+
+// addSums adds n sessions of rcvd and sent bytes each to s.
+func (a *Aggregator) addSums(s *Sums, n, rcvd, sent int64) {
 	s.Sessions += n
 	s.Rcvd = satAdd(s.Rcvd, satMul(n, rcvd))
 	s.Sent = satAdd(s.Sent, satMul(n, sent))
@@ -241,7 +257,7 @@ func (f *filter) classify(ev *parser.Event, n int64, st *Stats) (count, point bo
 	case len(f.excluded) > 0 && f.isExcluded(ev.IP):
 		st.Excluded += n
 		return false, false
-	case ev.Time.Before(f.start) || !ev.Time.Before(f.end):
+	case f.otherDay(ev.Time):
 		st.OtherDay += n
 		return false, true
 	case !f.svc.Match(ev.Service):
@@ -252,6 +268,17 @@ func (f *filter) classify(ev *parser.Event, n int64, st *Stats) (count, point bo
 		return false, true
 	}
 	return true, true
+}
+
+// otherDay reports whether t is outside the report's day, t.Before(start)
+// || !t.Before(end), on Unix seconds alone (no two time.Time comparisons
+// per session). It is exact because the bounds are midnights, whole
+// seconds (Date.Bounds: time.Date without nanoseconds, zone offsets are
+// whole seconds): t < start iff t's second is before start's, and t >= end
+// iff t's second is not before end's.
+func (f *filter) otherDay(t time.Time) bool {
+	s := t.Unix()
+	return s < f.startSec || s >= f.endSec
 }
 
 // isPoint is classify's point alone, without counting.
@@ -300,13 +327,16 @@ func (f *filter) isExcluded(ip string) bool {
 // returns once every line is accounted; the first read error other than
 // io.EOF is returned after the lines before it are accounted.
 func (a *Aggregator) Read(r io.Reader, ref time.Time) error {
-	return a.read(r, ref)
+	return a.read(r, nil, ref)
 }
 
 // ReadInput accounts every line of an opened input, with its reference
-// time, as Read does; a read or decompression error names the input.
+// time, as Read does; a read or decompression error names the input. A
+// plain regular file is mapped into memory instead of read (no copy, same
+// results), up to the size Open saw; if it shrinks meanwhile, ReadInput
+// returns an error instead of the process dying of SIGBUS (mapped.go).
 func (a *Aggregator) ReadInput(in *Input) error {
-	if err := a.read(in.r, in.Ref); err != nil {
+	if err := a.read(in.r, mappable(in), in.Ref); err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)
 	}
 	return nil

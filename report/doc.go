@@ -15,7 +15,8 @@
 //     copy, no allocation per line; new user names are cloned), and
 //     Read/ReadInput, a pipeline for whole inputs: a reader goroutine cuts
 //     the input into 1 MiB blocks of whole lines (read straight into
-//     reused blocks), GOMAXPROCS workers parse blocks in parallel into
+//     reused blocks, or, for a plain file given to ReadInput, mapped into
+//     memory: no copy), GOMAXPROCS workers parse blocks in parallel into
 //     compact records (with dedup on only the lines holding "rcvd=" are
 //     parsed, found with SIMD byte searches over the block), and the
 //     calling goroutine applies what depends on order, the dedup seen-set,

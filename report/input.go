@@ -20,6 +20,13 @@ type Input struct {
 	f  *os.File
 	r  io.Reader // decompressed stream
 	gz *gzip.Reader
+
+	// A plain regular file (not stdin, not gzip, not empty): ReadInput maps
+	// it instead of reading r (see mappedFile). count is Open's callback
+	// and counted the raw bytes passed to it so far (Open's peek included).
+	plain   bool
+	count   func(n int)
+	counted int64
 }
 
 // Open opens name for reading. Counting reads the raw (on-disk) bytes through
@@ -50,7 +57,8 @@ func Open(name string, stdin io.Reader, now time.Time, count func(n int)) (*Inpu
 		raw = f
 	}
 	if count != nil {
-		raw = countingReader{raw, count}
+		in.count = count
+		raw = countingReader{raw, in.addCount}
 	}
 	// A small buffer serves the magic peek: Read's pipeline reads whole
 	// blocks, which bufio passes straight to the file once the peeked
@@ -67,12 +75,20 @@ func Open(name string, stdin io.Reader, now time.Time, count func(n int)) (*Inpu
 		in.gz, in.r = gz, gz
 	} else {
 		in.r = br
+		in.plain = in.Size > 0
 	}
 	return in, nil
 }
 
+// addCount passes n raw bytes to Open's count callback.
+func (in *Input) addCount(n int) {
+	in.counted += int64(n)
+	in.count(n)
+}
+
 // Lines calls EachLine over the decompressed stream; a read or decompression
-// error names the input.
+// error names the input. An Input is read once: by Lines or by
+// Aggregator.ReadInput.
 func (in *Input) Lines(fn func(line []byte)) error {
 	if err := EachLine(in.r, fn); err != nil {
 		return fmt.Errorf("%s: %w", in.Name, err)

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"io"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -15,13 +16,16 @@ import (
 // Read's pipeline. Three kinds of goroutines:
 //
 //   - one reader fills blocks of whole lines straight from the input (no
-//     line-by-line copy) and hands each to the workers and, in input order,
-//     to the consumer;
+//     line-by-line copy), or maps them from a plain file (mapped.go: no
+//     copy at all), and hands each to the workers and, in input order, to
+//     the consumer;
 //   - GOMAXPROCS workers each turn a block into per-block Stats and a list
 //     of records: the sessions that passed every order-independent filter
 //     (filter.classify), with their dedup identity already hashed;
 //   - the consumer (Read's caller) takes blocks in input order and applies
-//     what depends on order, the dedup seen-set, then sums the records.
+//     what depends on order, the dedup seen-set, then sums the records
+//     (each points to its user's interned name and, once the consumer has
+//     seen the user, to the sums: no hashing of names here).
 //
 // Order matters only for dedup (the first occurrence counts, later ones are
 // repeats, and the seen-set's window follows the newest time committed) and
@@ -31,11 +35,11 @@ import (
 // line, so the result equals AddLine over every line in order (a test checks
 // it on generated logs with tiny blocks).
 //
-// Memory is flat: at most inflight blocks of blockSize bytes exist, reused
-// from a per-Aggregator free list (a channel rather than a sync.Pool, so
-// that the bound is hard and the garbage collector never drops and
-// re-allocates a block mid-run); a line longer than a block goes to a
-// separate buffer of at most maxLine bytes.
+// Memory is flat: at most inflight blocks of blockSize bytes exist (read
+// or mapped), reused from a per-Aggregator free list (a channel rather
+// than a sync.Pool, so that the bound is hard and the garbage collector
+// never drops and re-allocates a block mid-run); a line longer than a
+// block goes to a separate buffer (or mapping) of at most maxLine bytes.
 
 // maxWorkers caps the workers, and with them the blocks in flight (at
 // most 18 MiB of blocks on any machine): past it the reader and the
@@ -43,13 +47,15 @@ import (
 const maxWorkers = 8
 
 // blockSize is the size of a block: big enough that per-block costs (a
-// channel send, a wake-up) vanish, small enough to stay in the L2 cache
-// between the reader's copy and the worker's scan.
+// channel send, a wake-up, a mapping) vanish, small enough to stay in the
+// L2 cache between the reader's copy and the worker's scan, and for the
+// workers to end together (the last block is the tail of a run).
 const blockSize = 1 << 20
 
 type block struct {
-	buf  []byte // storage of data: len == the Aggregator's block size
+	buf  []byte // storage of data: len == the Aggregator's block size; allocated by the read path only
 	long []byte // storage of a line longer than buf (at most maxLine bytes)
+	mem  []byte // the mapped path's storage of data: a memory map, removed by unmap
 	data []byte // lines; only the input's last line, or a line cut at maxLine, lacks its "\n"
 	ref  time.Time
 
@@ -62,21 +68,37 @@ type block struct {
 
 	stats Stats
 	recs  []rec
+	err   error         // the mapped path: a fault of a shrunk file ended the scan
 	done  chan struct{} // the worker's signal to the consumer; capacity 1
 }
 
 // rec is a session that passed every order-independent filter: n copies of
-// rcvd and sent for user. user aliases the block's data (or a lower-cased
-// copy): valid until the block is reused. check says that it is an original
-// record under dedup: id and t are its identity and event time (Unix ns).
+// rcvd and sent for user. check says that it is an original record under
+// dedup: id and t are its identity and event time (Unix ns). A rec holds
+// nothing of the block's data: the consumer never reads the block.
 type rec struct {
-	user       string
+	user       *userRef
 	rcvd, sent int64
 	n          int64
 	id         flush.ID
 	t          int64
 	check      bool
 }
+
+// userRef is a user name interned by a worker (lower-cased under
+// user_case lower): a record points to it instead of holding the name, so
+// that the consumer, the one goroutine whose work cannot be spread, finds
+// the user's sums without hashing the name or even reading it (a name in
+// a block another core just parsed is a cache miss), and lower-cases none.
+// A worker interns each name it emits once per Read: its table grows with
+// the distinct users counted, as the sums do.
+type userRef struct {
+	name string // a copy: it outlives the block
+	sums *Sums  // the consumer's: nil until it sums the first record of the ref
+}
+
+// recDensity is the block bytes per record that getBlock makes room for.
+const recDensity = 256
 
 // inflight bounds the blocks of one Aggregator: enough to keep every worker
 // busy while the consumer catches up and the reader fills the next block.
@@ -92,14 +114,26 @@ func (a *Aggregator) getBlock() *block {
 	}
 	if a.made < a.inflight() {
 		a.made++
-		return &block{buf: make([]byte, a.blockSize), done: make(chan struct{}, 1)}
+		// Room for the records of a block of typical lines (a few thousand
+		// for 1 MiB), so that recs rarely grows: its regrowth garbage was
+		// most of the allocations of a run.
+		return &block{recs: make([]rec, 0, a.blockSize/recDensity), done: make(chan struct{}, 1)}
 	}
 	return <-a.pool
 }
 
+// getBuf is getBlock for the read path: the block has its buf.
+func (a *Aggregator) getBuf() *block {
+	b := a.getBlock()
+	if b.buf == nil {
+		b.buf = make([]byte, a.blockSize)
+	}
+	return b
+}
+
 func (a *Aggregator) putBlock(b *block) {
-	clear(b.recs) // drop the references to the block's data and to lower-cased names
-	b.recs, b.data, b.stats = b.recs[:0], nil, Stats{}
+	clear(b.recs) // drop the references to the workers' userRefs
+	b.recs, b.data, b.stats, b.err = b.recs[:0], nil, Stats{}, nil
 	if cap(b.long) > a.blockSize {
 		b.long = nil // a rare long line: do not keep up to maxLine per block
 	}
@@ -109,7 +143,9 @@ func (a *Aggregator) putBlock(b *block) {
 // stream is the reader's state for one input.
 type stream struct {
 	a     *Aggregator
-	r     io.Reader
+	r     io.Reader   // the read path's input (the mapped path's after a failed mapping)
+	mf    *mappedFile // the mapped path's input; nil: read r
+	cur   *block      // the mapped path: the block the reader holds
 	ref   time.Time
 	work  chan *block // to the workers, any order
 	order chan *block // to the consumer, input order
@@ -124,13 +160,14 @@ type stream struct {
 	emitted   bool // a line was handed on
 }
 
-// read runs the pipeline over one input (see the comment at the top).
-func (a *Aggregator) read(r io.Reader, ref time.Time) error {
+// read runs the pipeline over one input (see the comment at the top): r,
+// or mf when it is not nil (mapped.go).
+func (a *Aggregator) read(r io.Reader, mf *mappedFile, ref time.Time) error {
 	if a.pool == nil {
 		a.pool = make(chan *block, a.inflight())
 	}
 	n := a.inflight()
-	s := &stream{a: a, r: r, ref: ref, work: make(chan *block, n), order: make(chan *block, n)}
+	s := &stream{a: a, r: r, mf: mf, ref: ref, work: make(chan *block, n), order: make(chan *block, n)}
 	if a.seen == nil {
 		s.trackPrev = true
 		if a.prevOK {
@@ -144,25 +181,43 @@ func (a *Aggregator) read(r io.Reader, ref time.Time) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := worker{f: &a.f}
+			if mf != nil {
+				debug.SetPanicOnFault(true) // for mf.catch; the goroutine ends here
+			}
+			w := worker{f: &a.f, users: make(map[string]*userRef)}
 			for b := range s.work {
-				w.scan(b)
+				if mf != nil {
+					w.scanMapped(b, mf)
+				} else {
+					w.scan(b)
+				}
 				b.done <- struct{}{}
 			}
 		}()
 	}
 	go s.produce()
+	var err error // the first block's fault: later blocks are not accounted
 	for b := range s.order {
 		<-b.done
-		a.apply(b)
+		if err == nil {
+			if err = b.err; err == nil {
+				a.apply(b)
+			}
+		}
 		a.putBlock(b)
 	}
 	wg.Wait()
+	if mf != nil {
+		a.unmapPool()
+	}
 	if s.trackPrev && s.emitted {
 		// What AddLine would have left: the last line, if it was a point.
 		res, err := a.p.ParseLine(view(s.last), ref, &a.prevEv)
 		a.prevOK = err == nil && res == parser.Traffic && a.f.isPoint(&a.prevEv)
 		a.prevLine, a.prevRef = append(a.prevLine[:0], s.last...), ref
+	}
+	if err != nil {
+		return err
 	}
 	return s.err
 }
@@ -176,7 +231,11 @@ func (a *Aggregator) apply(b *block) {
 			a.stats.Repeats += r.n
 			continue
 		}
-		a.sum(r.user, r.n, r.rcvd, r.sent)
+		u := r.user
+		if u.sums == nil {
+			u.sums = a.sums(u.name, false)
+		}
+		a.addSums(u.sums, r.n, r.rcvd, r.sent)
 	}
 }
 
@@ -203,14 +262,33 @@ func (s *stream) fill(p []byte) (int, error) {
 	return n, nil
 }
 
-// produce is the reader: it cuts the input into blocks of whole lines.
-// The bytes after a block's last newline are copied to the start of the
-// next block; a line that does not fit a whole block goes alone into a
-// block of its own (cut at maxLine bytes, as EachLine cuts it).
+// produce is the reader: it cuts the input into blocks of whole lines,
+// mapped (produceMapped) or read (produceRead).
 func (s *stream) produce() {
 	defer close(s.order)
 	defer close(s.work)
-	b := s.a.getBlock()
+	if s.mf != nil {
+		debug.SetPanicOnFault(true) // for mf.catch; the goroutine ends here
+		defer func() {
+			if b := s.cur; b != nil { // a fault while the reader held it
+				b.unmap()
+				s.a.putBlock(b)
+			}
+		}()
+		defer s.mf.catch(&s.err)
+		if s.produceMapped() {
+			return
+		}
+	}
+	s.produceRead()
+}
+
+// produceRead is the read path's reader. The bytes after a block's last
+// newline are copied to the start of the next block; a line that does not
+// fit a whole block goes alone into a block of its own (cut at maxLine
+// bytes, as EachLine cuts it).
+func (s *stream) produceRead() {
+	b := s.a.getBuf()
 	n := 0 // bytes in b.buf
 	for {
 		m, err := s.fill(b.buf[n:])
@@ -236,7 +314,7 @@ func (s *stream) produce() {
 			}
 			continue
 		}
-		next := s.a.getBlock()
+		next := s.a.getBuf()
 		n = copy(next.buf, data[i+1:])
 		s.emit(b, data[:i+1])
 		b = next
@@ -317,13 +395,28 @@ func lastLine(data []byte) []byte {
 // worker turns blocks into Stats and records. Each worker goroutine has
 // its own (the Events are its scratch space).
 type worker struct {
-	f   *filter
-	evs [2]parser.Event
+	f     *filter
+	evs   [2]parser.Event
+	users map[string]*userRef // interned names, by the name as parsed
+}
+
+// user returns the userRef of name (as parsed; it may alias the block).
+func (w *worker) user(name string) *userRef {
+	if u := w.users[name]; u != nil {
+		return u
+	}
+	u := &userRef{name: strings.Clone(name)}
+	w.users[u.name] = u
+	if w.f.lower {
+		u.name = strings.ToLower(u.name) // no allocation when already lower case
+	}
+	return u
 }
 
 // view is an unsafe.String of b: no copy. The parser's strings alias b,
-// which stays unchanged until the block is released, after the consumer
-// used the records (new user names are cloned by sum).
+// which stays unchanged (and mapped) until the block is released, after
+// the consumer used the records; records keep no view (worker.user copies
+// the names).
 func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (w *worker) scan(b *block) {
@@ -332,6 +425,13 @@ func (w *worker) scan(b *block) {
 	} else {
 		w.scanAll(b)
 	}
+}
+
+// scanMapped is scan over the mapped file mf's bytes, recovering a fault
+// (the file shrank) into b.err.
+func (w *worker) scanMapped(b *block, mf *mappedFile) {
+	defer mf.catch(&b.err)
+	w.scan(b)
 }
 
 // scanRcvd is the dedup-on scan: with dedup on only a line with "rcvd="
@@ -395,7 +495,7 @@ func (w *worker) parseRcvd(b *block, line []byte) {
 	case err != nil:
 		st.SyntaxErrors++
 	case res == parser.Traffic:
-		w.f.emit(b, ev, 1, true)
+		w.emit(b, ev, 1, true)
 	case res == parser.Repeat:
 		st.Markers++
 		st.Repeats += int64(ev.Repeats)
@@ -434,7 +534,7 @@ func (w *worker) scanAll(b *block) {
 		case err != nil:
 			st.SyntaxErrors++
 		case res == parser.Traffic:
-			if w.f.emit(b, ev, 1, true) {
+			if w.emit(b, ev, 1, true) {
 				prevPoint, cur = true, 1-cur
 			}
 		case res == parser.Repeat:
@@ -454,26 +554,24 @@ func (w *worker) repeat(b *block, ev *parser.Event, hadPrev bool, prev *parser.E
 		return
 	}
 	if ev.Service != parser.ServiceUnknown {
-		w.f.emit(b, ev, n, false)
+		w.emit(b, ev, n, false)
 		return
 	}
 	if !hadPrev || prev.Host != ev.Host || (ev.Daemon != "" && prev.Daemon != ev.Daemon) {
 		return
 	}
-	w.f.emit(b, prev, n, false)
+	w.emit(b, prev, n, false)
 }
 
 // emit is the order-independent half of Aggregator.add: the filters, then
 // a record for the consumer. It reports classify's point.
-func (f *filter) emit(b *block, ev *parser.Event, n int64, check bool) (point bool) {
+func (w *worker) emit(b *block, ev *parser.Event, n int64, check bool) (point bool) {
+	f := w.f
 	count, point := f.classify(ev, n, &b.stats)
 	if !count {
 		return point
 	}
-	r := rec{user: ev.User, rcvd: ev.Rcvd, sent: ev.Sent, n: n}
-	if f.lower {
-		r.user = strings.ToLower(r.user) // no allocation when already lower case
-	}
+	r := rec{user: w.user(ev.User), rcvd: ev.Rcvd, sent: ev.Sent, n: n}
 	if check && f.dedup {
 		r.check, r.id, r.t = true, flush.Identity(ev), ev.Time.UnixNano()
 	}
