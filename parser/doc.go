@@ -7,6 +7,10 @@
 //   - (*Parser).ParseLine: one raw syslog line as written to a file
 //     (classic "Jul  3 06:36:47 host tag: msg", RFC 3339 or journalctl
 //     short-iso headers), for Fluent Bit's tail input and the CLI.
+//     ParseLineState is the same with a per-goroutine State: a memo of the
+//     last converted timestamp (runs of lines share a second) and an
+//     optional service filter that skips the other service's lines
+//     unparsed; the CLI report's workers use it.
 //   - (*Parser).ParseMessage: the parts of a structured record (identifier,
 //     host, time, message), for Fluent Bit's syslog and systemd inputs.
 //

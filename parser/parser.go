@@ -113,11 +113,70 @@ func isBlank(s string) bool {
 //
 // ev is reset on every call; its strings alias line.
 func (p *Parser) ParseLine(line string, ref time.Time, ev *Event) (Result, error) {
+	return p.ParseLineState(line, ref, ev, nil)
+}
+
+// State is what a goroutine that parses many lines may keep between
+// ParseLineState calls: a memo of the last converted timestamp (most
+// session ends of a busy log share the second of the one before, and the
+// conversion is a good part of a line's cost) and an optional service
+// filter. The zero value is ready; a State belongs to one goroutine at a
+// time and may be used with any Parser (the memo remembers whose it is).
+type State struct {
+	// Service, when IMAP or POP3, lets ParseLineState skip a line that
+	// cannot be a session end of that service without parsing its
+	// message: a tagged line whose identifier names the other service (it
+	// contains "pop3", or does not) and whose message lacks the field that
+	// would make it this service's ("headers=" for IMAP, "top=" for POP3;
+	// see Event.Service). Repeat markers are never skipped this way.
+	// ServiceUnknown (the zero value) skips nothing.
+	Service Service
+	// Other is set by every call: true when the line was skipped by
+	// Service (the result is then Skip, nil). Such a line could have been
+	// a session end of the other service, or broken (a *SyntaxError
+	// without the filter), never one of this service.
+	Other bool
+
+	memo stampMemo
+}
+
+// stampMemo is the last timestamp ParseLineState converted: its bytes
+// (with the space after it), the Parser and reference time it was
+// converted with, and the result. Its time and precision are a pure
+// function of those (scanStamp reads no byte past the stamp), so a line
+// that starts with the same bytes gets the same time.
+type stampMemo struct {
+	p      *Parser
+	n      int // len of the stamp in buf; 0: empty
+	buf    [maxStampLen]byte
+	anyRef bool // the time does not depend on ref (RFC 3339, or Options.Year)
+	ref    time.Time
+	t      time.Time
+	prec   time.Duration
+}
+
+// maxStampLen bounds the stamps the memo keeps: the longest RFC 3339
+// form, "2024-06-10T09:20:38.123456789+02:00 ", is 36 bytes.
+const maxStampLen = 40
+
+// ParseLineState is ParseLine with the caller's State st (nil: none). The
+// results are ParseLine's, except for the lines st.Service skips (Skip,
+// nil, st.Other set).
+func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State) (Result, error) {
 	*ev = Event{}
 	line = trimEOL(line)
-	var st stamp
-	i := scanStamp(line, &st)
-	if i == 0 {
+	var memo *stampMemo
+	if st != nil {
+		st.Other = false
+		memo = &st.memo
+	}
+	var stm stamp
+	var i int
+	hit := memo != nil && memo.p == p && memo.n > 0 && len(line) >= memo.n &&
+		line[:memo.n] == string(memo.buf[:memo.n]) && (memo.anyRef || ref == memo.ref)
+	if hit {
+		i = memo.n
+	} else if i = scanStamp(line, &stm); i == 0 {
 		if isBlank(line) {
 			return Skip, nil
 		}
@@ -148,6 +207,10 @@ func (p *Parser) ParseLine(line string, ref time.Time, ev *Event) (Result, error
 		if !p.known(ident) {
 			return Skip, nil
 		}
+		if st != nil && st.Service != ServiceUnknown && otherService(st.Service, ident, line[msgStart:]) {
+			st.Other = true
+			return Skip, nil
+		}
 		res, err = p.parseMessage(line[msgStart:], msgStart, ident, ev, true, 0)
 	case strings.HasPrefix(line[i:], lastRepeated):
 		// sysklogd writes the marker without any tag.
@@ -160,17 +223,49 @@ func (p *Parser) ParseLine(line string, ref time.Time, ev *Event) (Result, error
 		*ev = Event{}
 		return Skip, err
 	}
-	t, ok := p.time(&st, ref)
-	if !ok {
-		*ev = Event{}
-		return Skip, &SyntaxError{Pos: 0, Msg: "timestamp: no such date (day " +
-			strconv.Itoa(st.day) + " of " + st.month.String() + ")"}
+	var t time.Time
+	var prec time.Duration
+	if hit {
+		t, prec = memo.t, memo.prec
+	} else {
+		if t, ok = p.time(&stm, ref); !ok {
+			*ev = Event{}
+			return Skip, &SyntaxError{Pos: 0, Msg: "timestamp: no such date (day " +
+				strconv.Itoa(stm.day) + " of " + stm.month.String() + ")"}
+		}
+		prec = stm.precision
+		if memo != nil && hostStart <= maxStampLen {
+			memo.p, memo.n = p, copy(memo.buf[:], line[:hostStart])
+			memo.anyRef = stm.kind == stampRFC3339 || p.year != 0
+			memo.ref, memo.t, memo.prec = ref, t, prec
+		}
 	}
 	ev.Time = t
-	ev.Precision = st.precision
+	ev.Precision = prec
 	ev.Host = host
 	ev.Daemon = ident
 	return res, nil
+}
+
+// otherService reports whether a message msg tagged ident cannot be a
+// session end of svc (see State.Service): ident names the other service
+// and msg lacks the field that would override it. parseFieldList and
+// fastSuffix decide a session's service by headers= (IMAP) or top= (POP3)
+// and else by whether the identifier contains "pop3"; a field needs its
+// "name=" in the message. Repeat markers are left to parseMessage (they
+// are counted as markers whatever they repeat).
+func otherService(svc Service, ident, msg string) bool {
+	if strings.HasPrefix(msg, msgRepeated) || strings.HasPrefix(msg, lastRepeated) {
+		return false
+	}
+	pop3 := strings.Contains(ident, "pop3")
+	switch svc {
+	case IMAP:
+		return pop3 && !strings.Contains(msg, "headers=")
+	case POP3:
+		return !pop3 && !strings.Contains(msg, "top=")
+	}
+	return false
 }
 
 // scanTag scans a syslog tag "ident:" or "ident[pid]:" at line[i:] followed

@@ -25,7 +25,7 @@ type Stats struct {
 	NotTraffic      int64 // not a Courier session end (other daemons, LOGIN, ...)
 	SyntaxErrors    int64 // Courier-looking lines that are broken, lines without a syslog header
 	OtherDay        int64 // traffic of another day than the report's
-	OtherService    int64 // traffic of the service not selected
+	OtherService    int64 // traffic of the service not selected; with dedup on, every line of the other service's daemons that cannot be this service's (not parsed: see filter.state)
 	Unauthenticated int64 // pre-login sessions (no user=): not users, as in the classic script
 	NoBytes         int64 // sessions without rcvd=/sent= (courier-imap < 4.1): the classic script skips them too
 	Excluded        int64 // sessions from an exclude_ips address
@@ -50,7 +50,9 @@ type Stats struct {
 //     markers count N more copies (see repeat);
 //   - pre-login sessions (no user) and sessions without rcvd/sent are not
 //     counted, like the classic script (its sed needs user= and rcvd=, sent=);
-//     with dedup on, lines without "rcvd=" are not even parsed (Stats.Skipped);
+//     with dedup on, lines without "rcvd=" are not even parsed (Stats.Skipped),
+//     nor, for one service, lines of the other service's daemons whose fields
+//     cannot make them this service's (Stats.OtherService; see filter.state);
 //   - exclude_ips and user_case apply as in the plugin.
 type Aggregator struct {
 	p     *parser.Parser
@@ -59,6 +61,7 @@ type Aggregator struct {
 	users map[string]*Sums
 	stats Stats
 	ev    parser.Event
+	st    parser.State // AddLine's: see filter.state
 
 	// Dedup off only: the previous line, when it was a session that a
 	// "last message repeated N times" marker may stand for.
@@ -116,7 +119,30 @@ func NewAggregator(cfg *flush.Config, date Date, svc Service, year int) (*Aggreg
 	if cfg.Dedup {
 		a.seen = newSeenSet(cfg.DedupWindow, cfg.DedupMaxEntries)
 	}
+	a.st = a.f.state()
 	return a, nil
+}
+
+// state returns the parser.State for a goroutine that parses lines under
+// f: always the timestamp memo; with dedup on and one service selected,
+// also the service filter, which skips a line of the other service's
+// daemons unparsed when its fields cannot make it this service's (see
+// parser.State.Service). Such a line could never count: it is a session
+// of the other service (Stats.OtherService), or broken, or pre-login, and
+// is counted in OtherService whatever it is. With dedup off every line is
+// parsed, because a "last message repeated" marker after a session of the
+// other service stands for copies of it, which Stats count.
+func (f *filter) state() parser.State {
+	if !f.dedup {
+		return parser.State{}
+	}
+	switch f.svc {
+	case IMAP:
+		return parser.State{Service: parser.IMAP}
+	case POP3:
+		return parser.State{Service: parser.POP3}
+	}
+	return parser.State{}
 }
 
 var rcvdKey = []byte("rcvd=")
@@ -141,8 +167,10 @@ func (a *Aggregator) AddLine(line []byte, ref time.Time) {
 	s := unsafe.String(unsafe.SliceData(line), len(line))
 	hadPrev := a.prevOK
 	a.prevOK = false
-	res, err := a.p.ParseLine(s, ref, &a.ev)
+	res, err := a.p.ParseLineState(s, ref, &a.ev, &a.st)
 	switch {
+	case a.st.Other:
+		a.stats.OtherService++
 	case err != nil:
 		a.stats.SyntaxErrors++
 	case res == parser.Traffic:

@@ -59,6 +59,14 @@ const (
 	lRFC   = "2026-07-23T23:30:00.123456+00:00 mx imapd: LOGOUT, user=alice, ip=[::ffff:192.0.2.1], port=[1008], headers=0, body=0, rcvd=1, sent=1, time=5\n"
 	lISO   = "2026-07-24T01:30:00+0200 mx imapd[77]: LOGOUT, user=Alice, ip=[::ffff:192.0.2.1], port=[1009], headers=0, body=0, rcvd=2, sent=2, time=5\n"
 	lComma = "Jul 23 11:00:00 mx imapd: LOGOUT, user=doe, john, ip=[::ffff:192.0.2.5], port=[1010], headers=0, body=0, rcvd=3, sent=3, time=5\n"
+	// Lines of a daemon of one service whose fields decide (lPopI: IMAP
+	// counters under pop3d, an IMAP session by Event.Service), or broken,
+	// or pre-login, or of another day.
+	lPopI   = "Jul 23 10:00:09 mx pop3d: LOGOUT, user=frank, ip=[::ffff:192.0.2.6], port=[1011], headers=1, body=2, rcvd=40, sent=400, time=1\n"
+	lPopBad = "Jul 23 10:00:10 mx pop3d-ssl: LOGOUT, user=alice, ip=[::ffff:192.0.2.1], port=[1012], top=0, retr=x, rcvd=30, sent=300, time=1\n"
+	lPopPre = "Jul 23 10:00:11 mx pop3d: LOGOUT, ip=[::ffff:192.0.2.9], port=[1013], rcvd=5, sent=50\n"
+	lPopOld = "Jul 22 10:00:12 mx pop3d: LOGOUT, user=alice, ip=[::ffff:192.0.2.1], port=[1014], top=0, retr=10, rcvd=30, sent=300, time=1\n"
+	lImapP  = "Jul 23 10:00:13 mx imapd: LOGOUT, user=grace, ip=[::ffff:192.0.2.7], port=[1015], top=1, retr=2, rcvd=60, sent=600, time=1\n"
 )
 
 func TestAggregator(t *testing.T) {
@@ -85,6 +93,33 @@ func TestAggregator(t *testing.T) {
 			log:       lA + lOld + lX,
 			want:      map[string]Sums{"alice": {1, 100, 1000}},
 			wantStats: Stats{Lines: 3, Counted: 1, NoBytes: 1, NotTraffic: 1},
+		},
+		{
+			// With dedup on and one service, a line of the other service's
+			// daemons is not parsed when its fields cannot make it this
+			// service's: it lands in OtherService whatever it is (broken,
+			// pre-login, another day). Its fields still decide otherwise.
+			name:      "imap: pop3 daemons' lines unparsed, fields decide",
+			svc:       IMAP,
+			log:       lA + lP + lPopI + lPopBad + lPopPre + lPopOld + lImapP,
+			want:      map[string]Sums{"alice": {1, 100, 1000}, "frank": {1, 40, 400}},
+			wantStats: Stats{Lines: 7, Counted: 2, OtherService: 5},
+		},
+		{
+			name:      "pop3: imap daemons' lines unparsed, fields decide",
+			svc:       POP3,
+			log:       lA + lBad + lPre + lPrev + lP + lPopI + lPopBad + lImapP,
+			want:      map[string]Sums{"alice": {1, 30, 300}, "grace": {1, 60, 600}},
+			wantStats: Stats{Lines: 8, Counted: 2, OtherService: 5, SyntaxErrors: 1},
+		},
+		{
+			name: "dedup off: every line parsed and classified",
+			cfg:  []string{"dedup", "off"},
+			svc:  IMAP,
+			log:  lA + lP + lPopI + lPopBad + lPopPre + lPopOld + lImapP,
+			want: map[string]Sums{"alice": {1, 100, 1000}, "frank": {1, 40, 400}},
+			wantStats: Stats{Lines: 7, Counted: 2, OtherService: 2, SyntaxErrors: 1,
+				Unauthenticated: 1, OtherDay: 1},
 		},
 		{
 			name:      "pop3",

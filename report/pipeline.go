@@ -184,7 +184,7 @@ func (a *Aggregator) read(r io.Reader, mf *mappedFile, ref time.Time) error {
 			if mf != nil {
 				debug.SetPanicOnFault(true) // for mf.catch; the goroutine ends here
 			}
-			w := worker{f: &a.f, users: make(map[string]*userRef)}
+			w := worker{f: &a.f, st: a.f.state(), users: make(map[string]*userRef)}
 			for b := range s.work {
 				if mf != nil {
 					w.scanMapped(b, mf)
@@ -397,6 +397,7 @@ func lastLine(data []byte) []byte {
 type worker struct {
 	f     *filter
 	evs   [2]parser.Event
+	st    parser.State        // see filter.state
 	users map[string]*userRef // interned names, by the name as parsed
 }
 
@@ -490,8 +491,10 @@ func indexFrom(data []byte, from int, c byte) int {
 func (w *worker) parseRcvd(b *block, line []byte) {
 	st := &b.stats
 	ev := &w.evs[0]
-	res, err := w.f.p.ParseLine(view(line), b.ref, ev)
+	res, err := w.f.p.ParseLineState(view(line), b.ref, ev, &w.st)
 	switch {
+	case w.st.Other:
+		st.OtherService++
 	case err != nil:
 		st.SyntaxErrors++
 	case res == parser.Traffic:
@@ -514,7 +517,7 @@ func (w *worker) scanAll(b *block) {
 	prevPoint := false // the previous line is a point, its Event in w.evs[1-cur]
 	if b.hasPrev {
 		ev := &w.evs[1]
-		res, err := w.f.p.ParseLine(view(b.prev), b.prevRef, ev)
+		res, err := w.f.p.ParseLineState(view(b.prev), b.prevRef, ev, &w.st)
 		prevPoint = err == nil && res == parser.Traffic && w.f.isPoint(ev)
 	}
 	data := b.data
@@ -529,7 +532,7 @@ func (w *worker) scanAll(b *block) {
 		hadPrev := prevPoint
 		prevPoint = false
 		ev := &w.evs[cur]
-		res, err := w.f.p.ParseLine(view(line), b.ref, ev)
+		res, err := w.f.p.ParseLineState(view(line), b.ref, ev, &w.st)
 		switch {
 		case err != nil:
 			st.SyntaxErrors++

@@ -1,0 +1,174 @@
+package parser
+
+import (
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// stateLines are golden inputs and generated lines, in file order: runs of
+// lines that share a stamp, other stamps, other identifiers, markers.
+func stateLines(t testing.TB) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "golden", "*.log"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden inputs: %v", err)
+	}
+	var lines []string
+	for _, file := range files {
+		lines = append(lines, readGoldenInput(t, file)...)
+	}
+	// Generated lines, each followed by the next one under its stamp:
+	// runs of equal stamps, as a busy log has them.
+	gen := benchLines(3000)
+	for i, line := range gen {
+		lines = append(lines, line)
+		var st stamp
+		n := scanStamp(line, &st)
+		if i+1 < len(gen) && n > 0 {
+			if m := scanStamp(gen[i+1], &st); m > 0 {
+				lines = append(lines, line[:n]+gen[i+1][m:])
+			}
+		}
+	}
+	return lines
+}
+
+// sameParse fails unless ParseLineState(line) with st gave ParseLine's
+// results (st.Service must be ServiceUnknown, or the line not filtered).
+func sameParse(t *testing.T, line string, res Result, err error, ev *Event, wantRes Result, wantErr error, want *Event) {
+	t.Helper()
+	if res != wantRes || (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) || !reflect.DeepEqual(*ev, *want) {
+		t.Errorf("%q:\nstate: %v, %v, %+v\nplain: %v, %v, %+v", line, res, err, *ev, wantRes, wantErr, *want)
+	}
+}
+
+// TestParseLineStateMemo: with a State (no service filter), every line
+// parses exactly as ParseLine parses it, whatever came before: the memo
+// hits on runs of equal stamps and must not leak across parsers (other
+// zone, fixed year) or reference times.
+func TestParseLineStateMemo(t *testing.T) {
+	ref, loc := goldenRef(t)
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsers := []*Parser{}
+	for _, o := range []Options{{Location: loc}, {Location: ny}, {Location: loc, Year: 2019}} {
+		p, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsers = append(parsers, p)
+	}
+	refs := []time.Time{ref, ref.AddDate(-3, 0, 0), ref.AddDate(0, 0, 1).In(ny)}
+	lines := stateLines(t)
+	var st State
+	var ev, want Event
+	hits := 0
+	for i, line := range lines {
+		// Mostly the same parser and reference, as in a real run; now and
+		// then another one, which must not see the previous one's memo.
+		p, r := parsers[0], refs[0]
+		if i%7 == 3 {
+			p = parsers[i%len(parsers)]
+		}
+		if i%11 == 5 {
+			r = refs[i%len(refs)]
+		}
+		before := st.memo
+		res, err := p.ParseLineState(line, r, &ev, &st)
+		wantRes, wantErr := p.ParseLine(line, r, &want)
+		sameParse(t, line, res, err, &ev, wantRes, wantErr, &want)
+		if st.Other {
+			t.Errorf("%q: Other set without a service filter", line)
+		}
+		if before.n > 0 && before.p == p && len(line) >= before.n && line[:before.n] == string(before.buf[:before.n]) &&
+			(before.anyRef || before.ref == r) && res != Skip {
+			hits++
+		}
+	}
+	if hits < 100 {
+		t.Errorf("the memo served %d of %d lines: the test does not exercise it", hits, len(lines))
+	}
+}
+
+// TestParseLineStateService: a line skipped by State.Service is never a
+// session end or marker of that service; every other line parses as
+// ParseLine parses it.
+func TestParseLineStateService(t *testing.T) {
+	ref, loc := goldenRef(t)
+	p, err := New(Options{Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := append(stateLines(t),
+		// Identifiers against fields: the fields win (Event.Service).
+		"Jul 29 06:36:47 mx pop3d: LOGOUT, user=u, ip=[::1], headers=1, body=2, rcvd=3, sent=4, time=5",
+		"Jul 29 06:36:47 mx imapd: LOGOUT, user=u, ip=[::1], top=1, retr=2, rcvd=3, sent=4, time=5",
+		"Jul 29 06:36:47 mx imapd: LOGOUT, user=top=, ip=[::1], rcvd=3, sent=4",
+		"Jul 29 06:36:47 mx pop3d: LOGOUT, user=headers=, ip=[::1], rcvd=3, sent=4",
+		"Jul 29 06:36:47 mx pop3d: message repeated 2 times: [ LOGOUT, user=u, ip=[::1], top=1, retr=2, rcvd=3, sent=4, time=5]",
+		"Jul 29 06:36:47 mx pop3d: last message repeated 2 times",
+		"Jul 29 06:36:47 mx pop3d: LOGOUT, user=u, ip=[::1], top=x, retr=2, rcvd=3, sent=4, time=5",
+	)
+	for _, svc := range []Service{IMAP, POP3} {
+		t.Run(svc.String(), func(t *testing.T) {
+			st := State{Service: svc}
+			var ev, want Event
+			other := 0
+			for _, line := range lines {
+				res, err := p.ParseLineState(line, ref, &ev, &st)
+				wantRes, wantErr := p.ParseLine(line, ref, &want)
+				if !st.Other {
+					sameParse(t, line, res, err, &ev, wantRes, wantErr, &want)
+					continue
+				}
+				other++
+				if res != Skip || err != nil || !reflect.DeepEqual(ev, Event{}) {
+					t.Errorf("%q: skipped by the filter but got %v, %v, %+v", line, res, err, ev)
+				}
+				if wantRes == Repeat || (wantRes == Traffic && want.Service == svc) {
+					t.Errorf("%q: skipped as not %v, but ParseLine says %v %v", line, svc, wantRes, want.Service)
+				}
+			}
+			if other == 0 {
+				t.Errorf("no line was skipped as another service's")
+			}
+		})
+	}
+}
+
+// FuzzParseLineState: two lines through one State (the second may hit the
+// first one's memo) give ParseLine's results, and the service filter skips
+// nothing of its own service.
+func FuzzParseLineState(f *testing.F) {
+	lines := stateLines(f)
+	for i := 1; i < len(lines); i += 3 {
+		f.Add(lines[i-1], lines[i], uint8(i%3))
+	}
+	ref, loc := goldenRef(f)
+	p, err := New(Options{Location: loc})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, first, second string, svc uint8) {
+		st := State{Service: Service(svc % 3)}
+		var ev, want Event
+		for _, line := range []string{first, second} {
+			res, err := p.ParseLineState(line, ref, &ev, &st)
+			wantRes, wantErr := p.ParseLine(line, ref, &want)
+			if !st.Other {
+				sameParse(t, line, res, err, &ev, wantRes, wantErr, &want)
+				continue
+			}
+			if st.Service == ServiceUnknown || res != Skip || err != nil {
+				t.Errorf("%q: Other with service %v: %v, %v", line, st.Service, res, err)
+			}
+			if wantRes == Repeat || (wantRes == Traffic && want.Service == st.Service) {
+				t.Errorf("%q: skipped as not %v, but ParseLine says %v %v", line, st.Service, wantRes, want.Service)
+			}
+		}
+	})
+}
