@@ -36,6 +36,10 @@ type Batch struct {
 	encoded []int // encoded[i]: index in points of encoded point i
 	commits []commitEntry
 	enc     *Encoder
+	// pst is AddLine's parser.State: its timestamp memo serves the lines
+	// of a chunk that share a second (no service filter: every session
+	// is a point).
+	pst parser.State
 }
 
 type item struct {
@@ -90,7 +94,7 @@ func (b *Batch) slot() *parser.Event {
 // counted and skipped.
 func (b *Batch) AddLine(line string, ref time.Time) {
 	ev := b.slot()
-	res, err := b.f.parser.ParseLine(line, ref, ev)
+	res, err := b.f.parser.ParseLineState(line, ref, ev, &b.pst)
 	b.handle(res, err, line)
 }
 
