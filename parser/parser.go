@@ -12,6 +12,7 @@ import (
 // concurrent use by any number of goroutines.
 type Parser struct {
 	idents []string // accepted syslog identifiers, exact match
+	pop3   []bool   // pop3[k]: idents[k] contains "pop3" (the service of a line without content fields)
 	lens   uint64   // bit n set: some identifier has length n (n < 64); rejects most tags at once
 	loc    *time.Location
 	year   int
@@ -47,6 +48,7 @@ func New(opts Options) (*Parser, error) {
 				" contains a space, ':' or a bracket and cannot match a syslog tag")
 		}
 		p.idents = append(p.idents, id)
+		p.pop3 = append(p.pop3, strings.Contains(id, "pop3"))
 		if len(id) < 64 {
 			p.lens |= 1 << len(id)
 		}
@@ -61,16 +63,19 @@ func New(opts Options) (*Parser, error) {
 }
 
 // known reports whether ident is one of the configured identifiers.
-func (p *Parser) known(ident string) bool {
+func (p *Parser) known(ident string) bool { return p.identIndex(ident) >= 0 }
+
+// identIndex returns the index of ident in p.idents, or -1.
+func (p *Parser) identIndex(ident string) int {
 	if len(ident) < 64 && p.lens&(1<<len(ident)) == 0 {
-		return false
+		return -1
 	}
-	for _, id := range p.idents {
+	for k, id := range p.idents {
 		if len(id) == len(ident) && id == ident {
-			return true
+			return k
 		}
 	}
-	return false
+	return -1
 }
 
 // trimEOL removes one trailing "\n" or "\r\n" (and a lone trailing "\r").
@@ -204,10 +209,11 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 	var err error
 	switch {
 	case ok:
-		if !p.known(ident) {
+		k := p.identIndex(ident)
+		if k < 0 {
 			return Skip, nil
 		}
-		if st != nil && st.Service != ServiceUnknown && otherService(st.Service, ident, line[msgStart:]) {
+		if st != nil && st.Service != ServiceUnknown && otherService(st.Service, p.pop3[k], line[msgStart:]) {
 			st.Other = true
 			return Skip, nil
 		}
@@ -247,18 +253,18 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 	return res, nil
 }
 
-// otherService reports whether a message msg tagged ident cannot be a
-// session end of svc (see State.Service): ident names the other service
-// and msg lacks the field that would override it. parseFieldList and
+// otherService reports whether a message msg tagged with an identifier
+// that contains "pop3" (or not) cannot be a session end of svc (see
+// State.Service): the identifier names the other service and msg lacks
+// the field that would override it. parseFieldList and
 // fastSuffix decide a session's service by headers= (IMAP) or top= (POP3)
 // and else by whether the identifier contains "pop3"; a field needs its
 // "name=" in the message. Repeat markers are left to parseMessage (they
 // are counted as markers whatever they repeat).
-func otherService(svc Service, ident, msg string) bool {
+func otherService(svc Service, pop3 bool, msg string) bool {
 	if strings.HasPrefix(msg, msgRepeated) || strings.HasPrefix(msg, lastRepeated) {
 		return false
 	}
-	pop3 := strings.Contains(ident, "pop3")
 	switch svc {
 	case IMAP:
 		return pop3 && !strings.Contains(msg, "headers=")
