@@ -20,29 +20,68 @@ const identityVersion = 1
 // host, daemon, service, kind and keyword, user (as logged), ip, port,
 // every counter, the field bits, TLS and the time truncated to
 // ev.Precision. Equal records give equal identities in every process and
-// release; it does not allocate for ordinary lengths.
+// release; it does not allocate when the strings total fewer than 192 bytes.
+//
+// The hash input is, little-endian: identityVersion, byte(Service),
+// byte(Kind), Has, TLS (0/1), the Unix seconds (8 bytes) and nanoseconds
+// (4 bytes) of the truncated time, Rcvd, Sent, Headers, Body, Top, Retr,
+// Duration (8 bytes each), then Host, Daemon, Keyword, User, IP and Port,
+// each as its length (4 bytes) and its bytes. Point times derive from it:
+// changing it means changing identityVersion.
 func Identity(ev *parser.Event) ID {
-	var arr [256]byte
-	b := arr[:0]
 	sec, nsec := truncTime(ev.Time, ev.Precision)
-	b = append(b, identityVersion, byte(ev.Service), byte(ev.Kind), ev.Has)
+	var tls uint64
 	if ev.TLS {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		tls = 1
 	}
-	b = binary.LittleEndian.AppendUint64(b, uint64(sec))
-	b = binary.LittleEndian.AppendUint32(b, uint32(nsec))
-	for _, n := range [...]int64{ev.Rcvd, ev.Sent, ev.Headers, ev.Body, ev.Top, ev.Retr, ev.Duration} {
-		b = binary.LittleEndian.AppendUint64(b, uint64(n))
+	// The first 64 bytes of the input are the head up to the first 7
+	// bytes of Retr: mix them as four blocks of words formed in registers
+	// (sec at byte 5, nsec at 13, the counters at 17, 25, ..., 65) rather
+	// than storing and loading them.
+	s, ns := uint64(sec), uint64(uint32(nsec))
+	rcvd, sent, hdrs := uint64(ev.Rcvd), uint64(ev.Sent), uint64(ev.Headers)
+	body, top, retr, dur := uint64(ev.Body), uint64(ev.Top), uint64(ev.Retr), uint64(ev.Duration)
+	var h1, h2 uint64
+	h1, h2 = murmur3Block(h1, h2,
+		identityVersion|uint64(ev.Service)<<8|uint64(ev.Kind)<<16|uint64(ev.Has)<<24|tls<<32|s<<40,
+		s>>24|ns<<40)
+	h1, h2 = murmur3Block(h1, h2, ns>>24|rcvd<<8, rcvd>>56|sent<<8)
+	h1, h2 = murmur3Block(h1, h2, sent>>56|hdrs<<8, hdrs>>56|body<<8)
+	h1, h2 = murmur3Block(h1, h2, body>>56|top<<8, top>>56|retr<<8)
+
+	// The rest, the last 9 bytes of the head and the strings, goes
+	// through a buffer. Its zero bytes past the end pad the last block
+	// for murmur3Final.
+	var arr [identityBuf]byte
+	b := binary.LittleEndian.AppendUint64(arr[:0], retr>>56|dur<<8)
+	b = append(b, byte(dur>>56))
+	b = appendString(b, ev.Host)
+	b = appendString(b, ev.Daemon)
+	b = appendString(b, ev.Keyword)
+	b = appendString(b, ev.User)
+	b = appendString(b, ev.IP)
+	b = appendString(b, ev.Port)
+	n := len(b)
+	if n+16 > len(arr) {
+		// Not 16 zero bytes left in arr (b may have moved off it): add them.
+		b = append(b, make([]byte, 16)...)
 	}
-	for _, s := range [...]string{ev.Host, ev.Daemon, ev.Keyword, ev.User, ev.IP, ev.Port} {
-		// Length prefixes keep ("ab","c") and ("a","bc") apart.
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
-		b = append(b, s...)
-	}
-	h1, h2 := murmur3x64(b)
+	full := n &^ 15
+	h1, h2 = murmur3Blocks(h1, h2, b[:full])
+	h1, h2 = murmur3Final(h1, h2, (*[16]byte)(b[full:full+16]), 64+n)
 	return ID{Hi: h1, Lo: h2}
+}
+
+// identityBuf is the size of Identity's buffer, for the last 9 bytes of the
+// head, 4*6 of length prefixes, strings of up to 191 bytes and 16 bytes of
+// padding.
+const identityBuf = 9 + 4*6 + 191 + 16
+
+// appendString appends len(s) (4 bytes, little-endian) and s. The length
+// prefix keeps ("ab","c") and ("a","bc") apart.
+func appendString(b []byte, s string) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
 }
 
 // Copy returns the identity of the k-th occurrence of a record (k = 0 is the

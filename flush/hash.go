@@ -10,87 +10,38 @@ import (
 // process and every release: hash/maphash is seeded per process and FNV-128
 // is several times slower on the ~100 bytes of an identity.
 func murmur3x64(data []byte) (h1, h2 uint64) {
-	const (
-		c1 = 0x87c37b91114253d5
-		c2 = 0x4cf5ad432745937f
-	)
-	n := len(data)
-	for len(data) >= 16 {
-		k1 := binary.LittleEndian.Uint64(data)
-		k2 := binary.LittleEndian.Uint64(data[8:])
-		data = data[16:]
+	full := len(data) &^ 15
+	var last [16]byte
+	copy(last[:], data[full:])
+	h1, h2 = murmur3Blocks(0, 0, data[:full])
+	return murmur3Final(h1, h2, &last, len(data))
+}
 
-		k1 *= c1
-		k1 = bits.RotateLeft64(k1, 31)
-		k1 *= c2
-		h1 ^= k1
-		h1 = bits.RotateLeft64(h1, 27)
-		h1 += h2
-		h1 = h1*5 + 0x52dce729
+// murmur3Blocks mixes data, a whole number of 16-byte blocks, into the
+// state h1, h2.
+func murmur3Blocks(h1, h2 uint64, data []byte) (uint64, uint64) {
+	for ; len(data) >= 16; data = data[16:] {
+		h1, h2 = murmur3Block(h1, h2, binary.LittleEndian.Uint64(data), binary.LittleEndian.Uint64(data[8:]))
+	}
+	return h1, h2
+}
 
-		k2 *= c2
-		k2 = bits.RotateLeft64(k2, 33)
-		k2 *= c1
-		h2 ^= k2
-		h2 = bits.RotateLeft64(h2, 31)
-		h2 += h1
-		h2 = h2*5 + 0x38495ab5
-	}
-	var k1, k2 uint64
-	switch len(data) {
-	case 15:
-		k2 ^= uint64(data[14]) << 48
-		fallthrough
-	case 14:
-		k2 ^= uint64(data[13]) << 40
-		fallthrough
-	case 13:
-		k2 ^= uint64(data[12]) << 32
-		fallthrough
-	case 12:
-		k2 ^= uint64(data[11]) << 24
-		fallthrough
-	case 11:
-		k2 ^= uint64(data[10]) << 16
-		fallthrough
-	case 10:
-		k2 ^= uint64(data[9]) << 8
-		fallthrough
-	case 9:
-		k2 ^= uint64(data[8])
-		k2 *= c2
-		k2 = bits.RotateLeft64(k2, 33)
-		k2 *= c1
-		h2 ^= k2
-		fallthrough
-	case 8:
-		k1 ^= uint64(data[7]) << 56
-		fallthrough
-	case 7:
-		k1 ^= uint64(data[6]) << 48
-		fallthrough
-	case 6:
-		k1 ^= uint64(data[5]) << 40
-		fallthrough
-	case 5:
-		k1 ^= uint64(data[4]) << 32
-		fallthrough
-	case 4:
-		k1 ^= uint64(data[3]) << 24
-		fallthrough
-	case 3:
-		k1 ^= uint64(data[2]) << 16
-		fallthrough
-	case 2:
-		k1 ^= uint64(data[1]) << 8
-		fallthrough
-	case 1:
-		k1 ^= uint64(data[0])
-		k1 *= c1
-		k1 = bits.RotateLeft64(k1, 31)
-		k1 *= c2
-		h1 ^= k1
-	}
+// murmur3Final mixes in the last partial block of an n-byte input, padded
+// with zeros to 16 bytes, and returns the hash. Zero bytes add nothing to
+// the block's words and a zero word mixes to zero, so the reference's
+// byte-by-byte tail and its length cases come down to two word loads.
+func murmur3Final(h1, h2 uint64, last *[16]byte, n int) (uint64, uint64) {
+	k1 := binary.LittleEndian.Uint64(last[:8])
+	k2 := binary.LittleEndian.Uint64(last[8:])
+	k2 *= murmur3C2
+	k2 = bits.RotateLeft64(k2, 33)
+	k2 *= murmur3C1
+	h2 ^= k2
+	k1 *= murmur3C1
+	k1 = bits.RotateLeft64(k1, 31)
+	k1 *= murmur3C2
+	h1 ^= k1
+
 	h1 ^= uint64(n)
 	h2 ^= uint64(n)
 	h1 += h2
@@ -99,6 +50,33 @@ func murmur3x64(data []byte) (h1, h2 uint64) {
 	h2 = fmix64(h2)
 	h1 += h2
 	h2 += h1
+	return h1, h2
+}
+
+// MurmurHash3 x64_128 multipliers.
+const (
+	murmur3C1 = 0x87c37b91114253d5
+	murmur3C2 = 0x4cf5ad432745937f
+)
+
+// murmur3Block mixes the 16-byte block k1, k2 (its two little-endian
+// words) into the state h1, h2.
+func murmur3Block(h1, h2, k1, k2 uint64) (uint64, uint64) {
+	k1 *= murmur3C1
+	k1 = bits.RotateLeft64(k1, 31)
+	k1 *= murmur3C2
+	h1 ^= k1
+	h1 = bits.RotateLeft64(h1, 27)
+	h1 += h2
+	h1 = h1*5 + 0x52dce729
+
+	k2 *= murmur3C2
+	k2 = bits.RotateLeft64(k2, 33)
+	k2 *= murmur3C1
+	h2 ^= k2
+	h2 = bits.RotateLeft64(h2, 31)
+	h2 += h1
+	h2 = h2*5 + 0x38495ab5
 	return h1, h2
 }
 

@@ -76,6 +76,41 @@ else
 fi
 
 if $have_script; then
+  # Paired rounds: on a shared VM whose speed drifts by tens of percent
+  # between minutes, a ratio of two separate hyperfine runs mixes two
+  # machine speeds. Each round runs the script once and ours 5 times right
+  # after it; the ratio is taken per round, and the median round reported.
+  # The script runs under LC_ALL=C (its fastest: byte-wise sed) and, when
+  # the machine has it, under C.UTF-8 (the default locale of Debian
+  # containers and of a cron job on a system with a UTF-8 LANG; sed's regex
+  # engine is slower there).
+  rounds=${ROUNDS:-5}
+  locales=(C)
+  if locale -a 2>/dev/null | grep -qix 'c.utf-\?8'; then locales+=(C.UTF-8); fi
+  secs() { # command... -> "wall cpu" of one run, in seconds (wall from
+    # bash's microsecond clock: time's %e has a 10 ms resolution)
+    local t0=$EPOCHREALTIME
+    /usr/bin/time -f '%U %S' -o "$work/t1" "$@" >/dev/null
+    local t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" '{ print b - a, $1 + $2 }' "$work/t1"
+  }
+  for loc in "${locales[@]}"; do
+    : >"$work/ratios-$loc"
+    for r in $(seq "$rounds"); do
+      read -r tw tc < <(secs env LC_ALL="$loc" bash "$script" 'Jul 28' "$work/mail.log")
+      for k in 1 2 3 4 5; do secs "${ours[@]}"; done | sort -n | sed -n 3p >"$work/o"
+      read -r ow oc <"$work/o"
+      echo "$tw $tc $ow $oc" | awk -v r="$r" -v loc="$loc" '{
+        printf "round %d (script LC_ALL=%s): script %.2f s (CPU %.2f s), ours median of 5 %.0f ms (CPU %.0f ms): %.0fx wall, %.0fx CPU\n",
+          r, loc, $1, $2, $3 * 1000, $4 * 1000, $1 / ($3 > 0 ? $3 : 1e-3), $2 / ($4 > 0 ? $4 : 1e-3) }'
+      echo "$tw $tc $ow $oc" | awk '{ print $1 / ($3 > 0 ? $3 : 1e-3), $2 / ($4 > 0 ? $4 : 1e-3) }' >>"$work/ratios-$loc"
+    done
+    sort -n -k1 "$work/ratios-$loc" | awk -v loc="$loc" '{ w[NR] = $1 } END {
+      printf "paired speed-up, script under LC_ALL=%s: median %.0fx wall (rounds: %.0fx .. %.0fx)\n", loc, w[int((NR + 1) / 2)], w[1], w[NR] }'
+    sort -n -k2 "$work/ratios-$loc" | awk -v loc="$loc" '{ c[NR] = $2 } END {
+      printf "paired speed-up, script under LC_ALL=%s: median %.0fx CPU time\n", loc, c[int((NR + 1) / 2)] }'
+  done
+
   # Where the script is right both print the same users; generated logs hold
   # user names with blanks and commas, interleaved repeats and sums over 2^31,
   # so the full outputs differ by design (see the README notes).
