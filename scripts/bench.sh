@@ -29,7 +29,9 @@ fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 pkgs=(./parser ./flush ./flush/chunk ./plugin ./report ./internal/loggen)
-go test -run '^$' -bench "$pattern" -benchmem -cpu 1 -count "$count" -benchtime "$benchtime" "${pkgs[@]}" | tee "$out/go.txt"
+# -p 1: one package at a time (go test otherwise runs packages in parallel,
+# and two benchmark binaries on 2 cores measure each other).
+go test -p 1 -run '^$' -bench "$pattern" -benchmem -cpu 1 -count "$count" -benchtime "$benchtime" "${pkgs[@]}" | tee "$out/go.txt"
 "$benchstat" "$out/go.txt" | tee "$out/benchstat.txt"
 
 if [ -z "${SKIP_CLI:-}" ]; then
