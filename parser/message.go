@@ -361,11 +361,7 @@ func fastSuffix(msg string, j int, daemon string, ev *Event, full, extraTrunc in
 	}
 	ev.Port = port
 	ev.Has = has
-	ev.Headers, ev.Body = vals[valSlot(fHeaders)], vals[valSlot(fBody)]
-	ev.Top, ev.Retr = vals[valSlot(fTop)], vals[valSlot(fRetr)]
-	ev.Rcvd, ev.Sent = vals[valSlot(fRcvd)], vals[valSlot(fSent)]
-	ev.Duration = vals[valSlot(fTime)]
-	ev.TLS = vals[valSlot(fTLS)] != 0
+	setCounters(ev, &vals)
 	return true
 }
 
@@ -614,12 +610,19 @@ func parseFieldList(msg string, j int, daemon string, ev *Event, full, extraTrun
 		ev.Service = IMAP
 	}
 	ev.Has = has
+	setCounters(ev, &vals)
+	return Traffic, 0, "", false
+}
+
+// setCounters stores the counters parsed into vals (index valSlot(bit))
+// into ev: one store per field at the end instead of a pointer chosen per
+// field while parsing.
+func setCounters(ev *Event, vals *[8]int64) {
 	ev.Headers, ev.Body = vals[valSlot(fHeaders)], vals[valSlot(fBody)]
 	ev.Top, ev.Retr = vals[valSlot(fTop)], vals[valSlot(fRetr)]
 	ev.Rcvd, ev.Sent = vals[valSlot(fRcvd)], vals[valSlot(fSent)]
 	ev.Duration = vals[valSlot(fTime)]
 	ev.TLS = vals[valSlot(fTLS)] != 0
-	return Traffic, 0, "", false
 }
 
 // valSlot is the index in parseSuffix's vals of the counter with field
