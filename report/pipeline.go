@@ -398,6 +398,7 @@ type worker struct {
 	f     *filter
 	evs   [2]parser.Event
 	st    parser.State        // see filter.state
+	last  parsedLine          // dedup on: the last line parseRcvd parsed, and what it gave
 	users map[string]*userRef // interned names, by the name as parsed
 }
 
@@ -422,6 +423,7 @@ func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (w *worker) scan(b *block) {
 	if w.f.dedup {
+		w.last = parsedLine{} // it aliased the previous block
 		w.scanRcvd(b)
 	} else {
 		w.scanAll(b)
@@ -487,24 +489,81 @@ func indexFrom(data []byte, from int, c byte) int {
 	return len(data)
 }
 
+// parsedLine is the last line parseRcvd parsed in the current block (a view
+// of it) and its outcome, for replay.
+type parsedLine struct {
+	line    []byte
+	outcome outcome
+	rec     rec // outcome counted: the record it gave, identity included
+	ok      bool
+}
+
+// outcome is what parseRcvd did with a line.
+type outcome uint8
+
+const (
+	outOther      outcome = iota // skipped by the service filter
+	outSyntax                    // a syntax error
+	outTraffic                   // a session end, w.evs[0]; counted or not by classify
+	outCounted                   // a session end that classify counted: rec
+	outMarker                    // a repeat marker of w.evs[0].Repeats copies
+	outNotTraffic                // anything else
+)
+
 // parseRcvd accounts one line holding "rcvd=", dedup on.
+//
+// A line byte-identical to the one parseRcvd accounted just before (in
+// this block) is not parsed again: the parse is a pure function of the
+// bytes, the block's reference time and the filter, so it would give the
+// same event, the same filter decisions and the same identity. The
+// outcome is replayed instead, and a counted session's record is emitted
+// again, to be found a repeat by the consumer's seen-set like any other.
+// Courier's own repeat bug writes runs of such lines (the reason the
+// classic script pipes through uniq).
 func (w *worker) parseRcvd(b *block, line []byte) {
 	st := &b.stats
 	ev := &w.evs[0]
+	if l := &w.last; l.ok && bytes.Equal(line, l.line) {
+		switch l.outcome {
+		case outOther:
+			st.OtherService++
+		case outSyntax:
+			st.SyntaxErrors++
+		case outTraffic:
+			w.f.classify(ev, 1, st)
+		case outCounted:
+			b.recs = append(b.recs, l.rec) // classify counted it: no counter to add
+		case outMarker:
+			st.Markers++
+			st.Repeats += int64(ev.Repeats)
+		default:
+			st.NotTraffic++
+		}
+		return
+	}
 	res, err := w.f.p.ParseLineState(view(line), b.ref, ev, &w.st)
+	var out outcome
 	switch {
 	case w.st.Other:
 		st.OtherService++
+		out = outOther
 	case err != nil:
 		st.SyntaxErrors++
+		out = outSyntax
 	case res == parser.Traffic:
-		w.emit(b, ev, 1, true)
+		out = outTraffic
+		if n := len(b.recs); w.emit(b, ev, 1, true) && len(b.recs) > n {
+			out, w.last.rec = outCounted, b.recs[n]
+		}
 	case res == parser.Repeat:
 		st.Markers++
 		st.Repeats += int64(ev.Repeats)
+		out = outMarker
 	default:
 		st.NotTraffic++
+		out = outNotTraffic
 	}
+	w.last.line, w.last.outcome, w.last.ok = line, out, true
 }
 
 // scanAll is the dedup-off scan: every line is parsed, as AddLine does

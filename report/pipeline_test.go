@@ -119,6 +119,19 @@ func TestPipelineEqualsSequential(t *testing.T) {
 				edges := "rcvd=1\nrcvd=\nJul 28 12:00:02 mx imapd: LOGOUT, user=y, ip=[::1], port=[2], rcvd=\n"
 				return s[:i] + long + lLast + huge + lLast + edges + long + s[i:] + long
 			}, date: Date{2026, 7, 28}},
+		{name: "runs of identical lines of every outcome", opts: loggen.Options{Seed: 16, SessionsPerDay: 50, Users: 5},
+			edit: func(string) string {
+				// Each line 3 times in a row (the worker replays a line
+				// identical to the one before it instead of parsing it), then
+				// interleaved; the day is Jul 23 (see date).
+				var b strings.Builder
+				for _, l := range []string{lA, lB, lP, lPre, lOld, lX, lBad, lPrev, lNext, lMsg, lLast,
+					lPopI, lPopBad, lPopPre, lPopOld, lImapP, lComma} {
+					b.WriteString(l + l + l)
+				}
+				b.WriteString(lA + lB + lA + lB + lBad + lA + lBad)
+				return b.String()
+			}, date: day},
 	}
 	cfgs := []struct {
 		name string
