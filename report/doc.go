@@ -18,7 +18,9 @@
 //     reused blocks, or, for a plain file given to ReadInput, mapped into
 //     memory: no copy), GOMAXPROCS workers parse blocks in parallel into
 //     compact records (with dedup on only the lines holding "rcvd=" are
-//     parsed, found with SIMD byte searches over the block), and the
+//     parsed, found with SIMD byte searches over the block; a line
+//     identical to the one before it replays that line's outcome, and for
+//     one service the other service's lines are skipped unparsed), and the
 //     calling goroutine applies what depends on order, the dedup seen-set,
 //     in input order, then sums. At most 2*GOMAXPROCS+2 blocks exist, so
 //     memory stays flat whatever the input's size. The seen-set keeps
