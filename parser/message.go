@@ -37,11 +37,12 @@ const (
 
 // parseMessage parses a syslog message (the text after "tag: ") into ev.
 // base is the offset of msg in the caller's input, for error positions.
-// daemon is the identifier, used for the service of pre-login lines.
+// pop3 says that the identifier contains "pop3" (Parser.pop3): the service
+// of a session without content fields.
 // outer allows repeat markers (they do not nest). extraTrunc is one more
 // message length that counts as possibly truncated (the rsyslog repeat
 // marker cuts its inner text, which includes a leading space, at 800).
-func (p *Parser) parseMessage(msg string, base int, daemon string, ev *Event, outer bool, extraTrunc int) (Result, error) {
+func (p *Parser) parseMessage(msg string, base int, pop3 bool, ev *Event, outer bool, extraTrunc int) (Result, error) {
 	full := len(msg)
 	if len(msg) == 0 {
 		return Skip, nil
@@ -50,7 +51,7 @@ func (p *Parser) parseMessage(msg string, base int, daemon string, ev *Event, ou
 		switch msg[0] {
 		case 'm':
 			if strings.HasPrefix(msg, msgRepeated) {
-				return p.repeatedMarker(msg, base, daemon, ev)
+				return p.repeatedMarker(msg, base, pop3, ev)
 			}
 		case 'l':
 			if strings.HasPrefix(msg, lastRepeated) {
@@ -93,7 +94,7 @@ func (p *Parser) parseMessage(msg string, base int, daemon string, ev *Event, ou
 	if skip {
 		return Skip, nil
 	}
-	res, pos, msgErr := p.parseFields(msg, kwEnd, daemon, ev, full, extraTrunc)
+	res, pos, msgErr := p.parseFields(msg, kwEnd, pop3, ev, full, extraTrunc)
 	if msgErr != "" {
 		if kind == Other {
 			// An unknown keyword only counts when it is followed by a
@@ -226,16 +227,16 @@ func indexIPKey(s string, k int) int {
 // at the first one and parses forward; parseSuffix reports when the rest
 // contains another ", ip=[" (or fails), and only then is the line parsed
 // again at the rightmost split. Both paths give the same result.
-func (p *Parser) parseFields(msg string, k int, daemon string, ev *Event, full, extraTrunc int) (Result, int, string) {
+func (p *Parser) parseFields(msg string, k int, pop3 bool, ev *Event, full, extraTrunc int) (Result, int, string) {
 	ip := indexIPKey(msg, k)
 	if ip < 0 {
 		return Skip, k, "missing ip=[...] field"
 	}
-	res, pos, why, again := p.parseSuffix(msg, k, ip, daemon, ev, full, extraTrunc)
+	res, pos, why, again := p.parseSuffix(msg, k, ip, pop3, ev, full, extraTrunc)
 	if again || why != "" {
 		if last := lastIP(msg, ip+1); last > ip {
 			*ev = Event{}
-			res, pos, why, _ = p.parseSuffix(msg, k, last, daemon, ev, full, extraTrunc)
+			res, pos, why, _ = p.parseSuffix(msg, k, last, pop3, ev, full, extraTrunc)
 		}
 	}
 	return res, pos, why
@@ -245,7 +246,7 @@ func (p *Parser) parseFields(msg string, k int, daemon string, ev *Event, full, 
 // (", ip=["). again reports that another ", ip=[" follows, so that ip was
 // not the rightmost split. The fields after the IP take fastSuffix when
 // they have one of Courier's complete layouts, parseFieldList otherwise.
-func (p *Parser) parseSuffix(msg string, k, ip int, daemon string, ev *Event, full, extraTrunc int) (res Result, pos int, why string, again bool) {
+func (p *Parser) parseSuffix(msg string, k, ip int, pop3 bool, ev *Event, full, extraTrunc int) (res Result, pos int, why string, again bool) {
 	if ip != k {
 		const userKey = ", user="
 		if !strings.HasPrefix(msg[k:], userKey) {
@@ -264,10 +265,10 @@ func (p *Parser) parseSuffix(msg string, k, ip int, daemon string, ev *Event, fu
 	}
 	ev.IP = msg[j : j+end]
 	j += end + 1
-	if fastSuffix(msg, j, daemon, ev, full, extraTrunc) {
+	if fastSuffix(msg, j, pop3, ev, full, extraTrunc) {
 		return Traffic, 0, "", false
 	}
-	return parseFieldList(msg, j, daemon, ev, full, extraTrunc)
+	return parseFieldList(msg, j, pop3, ev, full, extraTrunc)
 }
 
 // fastSuffix is the fast path of parseSuffix for the complete layouts
@@ -293,7 +294,7 @@ func (p *Parser) parseSuffix(msg string, k, ip int, daemon string, ev *Event, fu
 // each field is checked against the one key the layout expects next (no
 // lookup, no duplicate or pairing bookkeeping, no per-field result
 // checks), and the counters are read by a leaf loop (layoutCounters).
-func fastSuffix(msg string, j int, daemon string, ev *Event, full, extraTrunc int) bool {
+func fastSuffix(msg string, j int, pop3 bool, ev *Event, full, extraTrunc int) bool {
 	if isTruncLen(full) || (extraTrunc != 0 && full == extraTrunc) {
 		return false // parseFieldList checks where the TLS flag is
 	}
@@ -354,7 +355,7 @@ func fastSuffix(msg string, j int, daemon string, ev *Event, full, extraTrunc in
 	switch {
 	case layout[0].bit == fHeaders:
 		ev.Service = IMAP
-	case layout[0].bit == fTop, strings.Contains(daemon, "pop3"):
+	case layout[0].bit == fTop, pop3:
 		ev.Service = POP3
 	default:
 		ev.Service = IMAP
@@ -410,9 +411,7 @@ func layoutCounters(msg string, j int, layout []fieldKey, i int, vals *[8]int64)
 }
 
 // at reports whether msg[j:] starts with the key of fk.
-func (fk *fieldKey) at(msg string, j int) bool {
-	return len(msg)-j >= len(fk.key) && msg[j:j+len(fk.key)] == fk.key
-}
+func (fk *fieldKey) at(msg string, j int) bool { return hasKey(msg, j, fk.key) }
 
 // suffixLayouts are the counter sequences fastSuffix accepts; a TLS flag
 // at the end of a layout is optional.
@@ -434,8 +433,9 @@ var suffixLayouts = struct {
 	bytes: [2]fieldKey{makeFieldKey(", rcvd=", fRcvd), makeFieldKey(", sent=", fSent)},
 }
 
-// hasKey reports whether s[j:] starts with key, a constant of at most 8
-// bytes (the comparison compiles to one word compare); j <= len(s).
+// hasKey reports whether s[j:] starts with key (j <= len(s)); for a
+// constant key of at most 8 bytes the comparison compiles to one word
+// compare.
 func hasKey(s string, j int, key string) bool {
 	return len(s)-j >= len(key) && s[j:j+len(key)] == key
 }
@@ -443,7 +443,7 @@ func hasKey(s string, j int, key string) bool {
 // parseFieldList parses the fields after "ip=[IP]" at msg[j:], in any
 // order, and checks them (the general path of parseSuffix; its results
 // are parseSuffix's).
-func parseFieldList(msg string, j int, daemon string, ev *Event, full, extraTrunc int) (res Result, pos int, why string, again bool) {
+func parseFieldList(msg string, j int, pop3Daemon bool, ev *Event, full, extraTrunc int) (res Result, pos int, why string, again bool) {
 	// Counters go to vals (index valSlot(bit)) and into ev at the end:
 	// one store per field instead of a pointer chosen per field. Results
 	// other than Traffic make the caller discard ev anyway.
@@ -604,7 +604,7 @@ func parseFieldList(msg string, j int, daemon string, ev *Event, full, extraTrun
 	case pop3:
 		has |= HasContent
 		ev.Service = POP3
-	case strings.Contains(daemon, "pop3"):
+	case pop3Daemon:
 		ev.Service = POP3
 	default:
 		ev.Service = IMAP
@@ -877,7 +877,7 @@ func counterLong(s string, i int) (int64, int, string) {
 // repeatedMarker parses rsyslog's "message repeated N times: [ msg]".
 // rsyslog writes the inner message with its leading space and cuts it at
 // 800 bytes (`[%.800s]`).
-func (p *Parser) repeatedMarker(msg string, base int, daemon string, ev *Event) (Result, error) {
+func (p *Parser) repeatedMarker(msg string, base int, pop3 bool, ev *Event) (Result, error) {
 	i := len(msgRepeated)
 	n, j, ok := repeatCount(msg, i)
 	if !ok || !strings.HasPrefix(msg[j:], repeatedMid) {
@@ -895,7 +895,7 @@ func (p *Parser) repeatedMarker(msg string, base int, daemon string, ev *Event) 
 		j++
 		extra = 799 // 800 including the space
 	}
-	res, err := p.parseMessage(inner, base+j, daemon, ev, false, extra)
+	res, err := p.parseMessage(inner, base+j, pop3, ev, false, extra)
 	if err != nil {
 		return Skip, err
 	}

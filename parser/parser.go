@@ -12,7 +12,7 @@ import (
 // concurrent use by any number of goroutines.
 type Parser struct {
 	idents []string // accepted syslog identifiers, exact match
-	pop3   []bool   // pop3[k]: idents[k] contains "pop3" (the service of a line without content fields)
+	pop3   []bool   // pop3[k]: idents[k] contains "pop3" (the service of a session without content fields)
 	lens   uint64   // bit n set: some identifier has length n (n < 64); rejects most tags at once
 	loc    *time.Location
 	year   int
@@ -217,7 +217,7 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 			st.Other = true
 			return Skip, nil
 		}
-		res, err = p.parseMessage(line[msgStart:], msgStart, ident, ev, true, 0)
+		res, err = p.parseMessage(line[msgStart:], msgStart, p.pop3[k], ev, true, 0)
 	case strings.HasPrefix(line[i:], lastRepeated):
 		// sysklogd writes the marker without any tag.
 		ident = ""
@@ -320,11 +320,12 @@ func (p *Parser) ParseMessage(ident, host string, t time.Time, prec time.Duratio
 	if k := strings.IndexByte(ident, '['); k >= 0 {
 		ident = ident[:k]
 	}
-	if !p.known(ident) {
+	k := p.identIndex(ident)
+	if k < 0 {
 		return Skip, nil
 	}
 	msg = trimEOL(msg)
-	res, err := p.parseMessage(msg, 0, ident, ev, true, 0)
+	res, err := p.parseMessage(msg, 0, p.pop3[k], ev, true, 0)
 	if err != nil || res == Skip {
 		*ev = Event{}
 		return Skip, err
