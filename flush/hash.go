@@ -31,16 +31,8 @@ func murmur3Blocks(h1, h2 uint64, data []byte) (uint64, uint64) {
 // the block's words and a zero word mixes to zero, so the reference's
 // byte-by-byte tail and its length cases come down to two word loads.
 func murmur3Final(h1, h2 uint64, last *[16]byte, n int) (uint64, uint64) {
-	k1 := binary.LittleEndian.Uint64(last[:8])
-	k2 := binary.LittleEndian.Uint64(last[8:])
-	k2 *= murmur3C2
-	k2 = bits.RotateLeft64(k2, 33)
-	k2 *= murmur3C1
-	h2 ^= k2
-	k1 *= murmur3C1
-	k1 = bits.RotateLeft64(k1, 31)
-	k1 *= murmur3C2
-	h1 ^= k1
+	h2 ^= mixK2(binary.LittleEndian.Uint64(last[8:]))
+	h1 ^= mixK1(binary.LittleEndian.Uint64(last[:8]))
 
 	h1 ^= uint64(n)
 	h2 ^= uint64(n)
@@ -62,23 +54,23 @@ const (
 // murmur3Block mixes the 16-byte block k1, k2 (its two little-endian
 // words) into the state h1, h2.
 func murmur3Block(h1, h2, k1, k2 uint64) (uint64, uint64) {
-	k1 *= murmur3C1
-	k1 = bits.RotateLeft64(k1, 31)
-	k1 *= murmur3C2
-	h1 ^= k1
+	h1 ^= mixK1(k1)
 	h1 = bits.RotateLeft64(h1, 27)
 	h1 += h2
 	h1 = h1*5 + 0x52dce729
 
-	k2 *= murmur3C2
-	k2 = bits.RotateLeft64(k2, 33)
-	k2 *= murmur3C1
-	h2 ^= k2
+	h2 ^= mixK2(k2)
 	h2 = bits.RotateLeft64(h2, 31)
 	h2 += h1
 	h2 = h2*5 + 0x38495ab5
 	return h1, h2
 }
+
+// mixK1 and mixK2 scramble the first and the second word of a block
+// before it is mixed into h1 and h2 (murmur3Block, and the last partial
+// block in murmur3Final).
+func mixK1(k uint64) uint64 { return bits.RotateLeft64(k*murmur3C1, 31) * murmur3C2 }
+func mixK2(k uint64) uint64 { return bits.RotateLeft64(k*murmur3C2, 33) * murmur3C1 }
 
 func fmix64(k uint64) uint64 {
 	k ^= k >> 33
