@@ -294,14 +294,7 @@ func (s *stream) produceRead() {
 		m, err := s.fill(b.buf[n:])
 		n += m
 		if err != nil {
-			if n > 0 {
-				s.emit(b, b.buf[:n])
-			} else {
-				s.a.putBlock(b)
-			}
-			if err != io.EOF {
-				s.err = err
-			}
+			s.end(b, n, err)
 			return
 		}
 		data := b.buf[:n]
@@ -340,14 +333,7 @@ func (s *stream) long(b *block, n int) (int, bool) {
 				// Rare: the input ended within this read. Hand on the rest
 				// and stop (produce's loop would read again and see EOF;
 				// this saves nothing but keeps one path for errors).
-				if n > 0 {
-					s.emit(b, b.buf[:n])
-				} else {
-					s.a.putBlock(b)
-				}
-				if err != io.EOF {
-					s.err = err
-				}
+				s.end(b, n, err)
 				return 0, false
 			}
 			return n, true
@@ -355,12 +341,24 @@ func (s *stream) long(b *block, n int) (int, bool) {
 		lb.long = appendMax(lb.long, chunk, maxLine)
 		if err != nil {
 			s.emit(lb, lb.long)
-			s.a.putBlock(b)
-			if err != io.EOF {
-				s.err = err
-			}
+			s.end(b, 0, err)
 			return 0, false
 		}
+	}
+}
+
+// end finishes the read path at the read error err (io.EOF at the end of
+// the input): it hands on the last n bytes in b.buf (the input's last
+// line, without its newline) or releases b, and keeps err unless it is
+// io.EOF.
+func (s *stream) end(b *block, n int, err error) {
+	if n > 0 {
+		s.emit(b, b.buf[:n])
+	} else {
+		s.a.putBlock(b)
+	}
+	if err != io.EOF {
+		s.err = err
 	}
 }
 
