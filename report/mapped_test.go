@@ -95,7 +95,7 @@ func mappedLogs(t testing.TB) map[string]string {
 // real blocks.
 func TestReadInputMapped(t *testing.T) {
 	if !canMap {
-		t.Skip("no mapFile here")
+		t.Skip("SKIPPED: the mapped read path exists on Linux only (canMap is false on this OS)")
 	}
 	dir := t.TempDir()
 	ref := time.Date(2026, 7, 28, 23, 59, 0, 0, time.UTC)
@@ -134,7 +134,7 @@ func TestReadInputMapped(t *testing.T) {
 // rest of the file instead, with the same results.
 func TestReadInputMapFails(t *testing.T) {
 	if !canMap {
-		t.Skip("no mapFile here")
+		t.Skip("SKIPPED: the mapped read path exists on Linux only (canMap is false on this OS)")
 	}
 	dir := t.TempDir()
 	ref := time.Date(2026, 7, 28, 23, 59, 0, 0, time.UTC)
@@ -230,7 +230,7 @@ func TestReadInputPaths(t *testing.T) {
 // SIGBUS), not a crash, whether the reader or a worker touches them.
 func TestReadInputShrank(t *testing.T) {
 	if !canMap {
-		t.Skip("no mapFile here")
+		t.Skip("SKIPPED: the mapped read path exists on Linux only (canMap is false on this OS)")
 	}
 	dir := t.TempDir()
 	ref := time.Date(2026, 7, 28, 23, 59, 0, 0, time.UTC)
