@@ -142,6 +142,18 @@ type State struct {
 	// without the filter), never one of this service.
 	Other bool
 
+	// Since and Until, when Until > Since, are a window of Unix seconds
+	// that lets ParseLineState skip a line whose timestamp converts to a
+	// time outside [Since, Until) (t.Unix() < Since or >= Until) right
+	// after the timestamp, without parsing the rest: the report's day.
+	// Repeat markers are skipped too. A line whose stamp does not convert
+	// is parsed as without the window. Until <= Since skips nothing.
+	Since, Until int64
+	// Outside is set by every call: true when the line was skipped by the
+	// window (the result is then Skip, nil). Such a line could have been
+	// anything, a session end of another day included.
+	Outside bool
+
 	memo stampMemo
 }
 
@@ -166,13 +178,14 @@ const maxStampLen = 40
 
 // ParseLineState is ParseLine with the caller's State st (nil: none). The
 // results are ParseLine's, except for the lines st.Service skips (Skip,
-// nil, st.Other set).
+// nil, st.Other set) and those st's window skips (Skip, nil, st.Outside
+// set).
 func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State) (Result, error) {
 	*ev = Event{}
 	line = trimEOL(line)
 	var memo *stampMemo
 	if st != nil {
-		st.Other = false
+		st.Other, st.Outside = false, false
 		memo = &st.memo
 	}
 	var stm stamp
@@ -187,9 +200,31 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 		}
 		return Skip, &SyntaxError{Pos: 0, Msg: "no syslog timestamp at the start of the line"}
 	}
+	hostStart := i
+	// The time: from the memo, or converted once the line turns out to
+	// need it (have).
+	var t time.Time
+	var prec time.Duration
+	have := hit
+	if hit {
+		t, prec = memo.t, memo.prec
+	}
+	if st != nil && st.Until > st.Since {
+		// The window needs the time now. A stamp that does not convert
+		// leaves the line to the rest, as without the window.
+		if !have {
+			if t, have = p.time(&stm, ref); have {
+				prec = stm.precision
+				p.remember(memo, line, hostStart, &stm, ref, t)
+			}
+		}
+		if s := t.Unix(); have && (s < st.Since || s >= st.Until) {
+			st.Outside = true
+			return Skip, nil
+		}
+	}
 	// Host: one token. A first token that is itself a known "ident:" tag
 	// means the writer left the host out.
-	hostStart := i
 	sp := indexShort(line[i:], ' ')
 	if sp <= 0 {
 		return Skip, nil
@@ -229,28 +264,32 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 		*ev = Event{}
 		return Skip, err
 	}
-	var t time.Time
-	var prec time.Duration
-	if hit {
-		t, prec = memo.t, memo.prec
-	} else {
+	if !have {
 		if t, ok = p.time(&stm, ref); !ok {
 			*ev = Event{}
 			return Skip, &SyntaxError{Pos: 0, Msg: "timestamp: no such date (day " +
 				strconv.Itoa(stm.day) + " of " + stm.month.String() + ")"}
 		}
 		prec = stm.precision
-		if memo != nil && hostStart <= maxStampLen {
-			memo.p, memo.n = p, copy(memo.buf[:], line[:hostStart])
-			memo.anyRef = stm.kind == stampRFC3339 || p.year != 0
-			memo.ref, memo.t, memo.prec = ref, t, prec
-		}
+		p.remember(memo, line, hostStart, &stm, ref, t)
 	}
 	ev.Time = t
 	ev.Precision = prec
 	ev.Host = host
 	ev.Daemon = ident
 	return res, nil
+}
+
+// remember stores in memo (nil: none) the time t that line's stamp, the
+// first n bytes of line, converted to with ref. A stamp longer than the
+// memo's buffer is not kept.
+func (p *Parser) remember(memo *stampMemo, line string, n int, stm *stamp, ref time.Time, t time.Time) {
+	if memo == nil || n > maxStampLen {
+		return
+	}
+	memo.p, memo.n = p, copy(memo.buf[:], line[:n])
+	memo.anyRef = stm.kind == stampRFC3339 || p.year != 0
+	memo.ref, memo.t, memo.prec = ref, t, stm.precision
 }
 
 // otherService reports whether a message msg tagged with an identifier

@@ -3,6 +3,7 @@ package parser
 import (
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -140,6 +141,83 @@ func TestParseLineStateService(t *testing.T) {
 	}
 }
 
+// stampTime is the time line's stamp converts to with p and ref, the one
+// a State's window judges; ok is false when it has none.
+func stampTime(p *Parser, line string, ref time.Time) (time.Time, bool) {
+	var stm stamp
+	if scanStamp(trimEOL(line), &stm) == 0 {
+		return time.Time{}, false
+	}
+	return p.time(&stm, ref)
+}
+
+// checkWindow checks one ParseLineState call through st's window: the
+// line was skipped exactly when its stamp converts to a time outside
+// the window, and then as Skip, nil and a zero Event; else it parsed as
+// ParseLine parses it (st.Service must be ServiceUnknown).
+func checkWindow(t *testing.T, p *Parser, st *State, line string, ref time.Time, res Result, err error, ev *Event) {
+	t.Helper()
+	var want Event
+	wantRes, wantErr := p.ParseLine(line, ref, &want)
+	tt, ok := stampTime(p, line, ref)
+	outside := ok && st.Until > st.Since && (tt.Unix() < st.Since || tt.Unix() >= st.Until)
+	switch {
+	case st.Outside != outside:
+		t.Errorf("%q (stamp %v, %v): Outside = %v, window [%d, %d)", line, tt, ok, st.Outside, st.Since, st.Until)
+	case outside:
+		if res != Skip || err != nil || !reflect.DeepEqual(*ev, Event{}) {
+			t.Errorf("%q: skipped by the window but got %v, %v, %+v", line, res, err, *ev)
+		}
+	default:
+		sameParse(t, line, res, err, ev, wantRes, wantErr, &want)
+	}
+}
+
+// TestParseLineStateWindow: State's window skips the lines whose stamps
+// are outside it, and only those; the others parse as ParseLine parses
+// them, memo hits included.
+func TestParseLineStateWindow(t *testing.T) {
+	ref, loc := goldenRef(t)
+	p, err := New(Options{Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := stateLines(t)
+	var secs []int64
+	for _, line := range lines {
+		if tt, ok := stampTime(p, line, ref); ok {
+			secs = append(secs, tt.Unix())
+		}
+	}
+	slices.Sort(secs)
+	windows := []struct {
+		name         string
+		since, until int64
+	}{
+		{"middle half", secs[len(secs)/4], secs[3*len(secs)/4]},
+		{"one second", secs[len(secs)/2], secs[len(secs)/2] + 1},
+		{"everything", secs[0], secs[len(secs)-1] + 1},
+		{"off", 5, 5},
+	}
+	for _, w := range windows {
+		t.Run(w.name, func(t *testing.T) {
+			st := State{Since: w.since, Until: w.until}
+			var ev Event
+			outside := 0
+			for _, line := range lines {
+				res, err := p.ParseLineState(line, ref, &ev, &st)
+				checkWindow(t, p, &st, line, ref, res, err, &ev)
+				if st.Outside {
+					outside++
+				}
+			}
+			if want := w.name == "middle half" || w.name == "one second"; want != (outside > 0) {
+				t.Errorf("%d of %d lines outside the window", outside, len(lines))
+			}
+		})
+	}
+}
+
 // FuzzParseLineState: two lines through one State (the second may hit the
 // first one's memo) give ParseLine's results, and the service filter skips
 // nothing of its own service.
@@ -169,6 +247,13 @@ func FuzzParseLineState(f *testing.F) {
 			if wantRes == Repeat || (wantRes == Traffic && want.Service == st.Service) {
 				t.Errorf("%q: skipped as not %v, but ParseLine says %v %v", line, st.Service, wantRes, want.Service)
 			}
+		}
+		// The same lines through a window of the day around ref.
+		day := ref.Truncate(24 * time.Hour).Unix()
+		wst := State{Since: day, Until: day + 86400}
+		for _, line := range []string{first, second} {
+			res, err := p.ParseLineState(line, ref, &ev, &wst)
+			checkWindow(t, p, &wst, line, ref, res, err, &ev)
 		}
 	})
 }
