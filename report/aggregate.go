@@ -24,7 +24,7 @@ type Stats struct {
 	Skipped         int64 // lines without "rcvd=", not parsed (dedup on): they cannot change a sum
 	NotTraffic      int64 // not a Courier session end (other daemons, LOGIN, ...)
 	SyntaxErrors    int64 // Courier-looking lines that are broken, lines without a syslog header
-	OtherDay        int64 // traffic of another day than the report's
+	OtherDay        int64 // traffic of another day than the report's; with dedup on, every line with "rcvd=" stamped on another day (not parsed: see filter.state)
 	OtherService    int64 // traffic of the service not selected; with dedup on, every line of the other service's daemons that cannot be this service's (not parsed: see filter.state)
 	Unauthenticated int64 // pre-login sessions (no user=): not users, as in the classic script
 	NoBytes         int64 // sessions without rcvd=/sent= (courier-imap < 4.1): the classic script skips them too
@@ -124,25 +124,35 @@ func NewAggregator(cfg *flush.Config, date Date, svc Service, year int) (*Aggreg
 }
 
 // state returns the parser.State for a goroutine that parses lines under
-// f: always the timestamp memo; with dedup on and one service selected,
-// also the service filter, which skips a line of the other service's
-// daemons unparsed when its fields cannot make it this service's (see
-// parser.State.Service). Such a line could never count: it is a session
-// of the other service (Stats.OtherService), or broken, or pre-login, and
-// is counted in OtherService whatever it is. With dedup off every line is
-// parsed, because a "last message repeated" marker after a session of the
-// other service stands for copies of it, which Stats count.
+// f: always the timestamp memo; with dedup on, also
+//   - the report's day as the window (parser.State.Since): a line stamped
+//     on another day is skipped right after its stamp. A mail.log holds a
+//     week (logrotate's default) and the report wants one day of it: six
+//     in seven lines need no more than their stamp, which the memo mostly
+//     has already. Such a line could never count (Stats.OtherDay, whatever
+//     it is: a session, a marker, a broken line);
+//   - with one service selected, the service filter, which skips a line of
+//     the other service's daemons unparsed when its fields cannot make it
+//     this service's (see parser.State.Service). Such a line could never
+//     count either: it is a session of the other service
+//     (Stats.OtherService), or broken, or pre-login, and is counted in
+//     OtherService whatever it is.
+//
+// With dedup off every line is parsed, because a "last message repeated"
+// marker after a session of another day or service stands for copies of
+// it, which Stats count.
 func (f *filter) state() parser.State {
 	if !f.dedup {
 		return parser.State{}
 	}
+	st := parser.State{Since: f.startSec, Until: f.endSec}
 	switch f.svc {
 	case IMAP:
-		return parser.State{Service: parser.IMAP}
+		st.Service = parser.IMAP
 	case POP3:
-		return parser.State{Service: parser.POP3}
+		st.Service = parser.POP3
 	}
-	return parser.State{}
+	return st
 }
 
 var rcvdKey = []byte("rcvd=")
@@ -169,6 +179,8 @@ func (a *Aggregator) AddLine(line []byte, ref time.Time) {
 	a.prevOK = false
 	res, err := a.p.ParseLineState(s, ref, &a.ev, &a.st)
 	switch {
+	case a.st.Outside:
+		a.stats.OtherDay++
 	case a.st.Other:
 		a.stats.OtherService++
 	case err != nil:

@@ -98,19 +98,42 @@ func TestAggregator(t *testing.T) {
 			// With dedup on and one service, a line of the other service's
 			// daemons is not parsed when its fields cannot make it this
 			// service's: it lands in OtherService whatever it is (broken,
-			// pre-login, another day). Its fields still decide otherwise.
+			// pre-login). Its fields still decide otherwise. The day
+			// window comes first: a line of another day is OtherDay.
 			name:      "imap: pop3 daemons' lines unparsed, fields decide",
 			svc:       IMAP,
 			log:       lA + lP + lPopI + lPopBad + lPopPre + lPopOld + lImapP,
 			want:      map[string]Sums{"alice": {1, 100, 1000}, "frank": {1, 40, 400}},
-			wantStats: Stats{Lines: 7, Counted: 2, OtherService: 5},
+			wantStats: Stats{Lines: 7, Counted: 2, OtherService: 4, OtherDay: 1},
 		},
 		{
 			name:      "pop3: imap daemons' lines unparsed, fields decide",
 			svc:       POP3,
 			log:       lA + lBad + lPre + lPrev + lP + lPopI + lPopBad + lImapP,
 			want:      map[string]Sums{"alice": {1, 30, 300}, "grace": {1, 60, 600}},
-			wantStats: Stats{Lines: 8, Counted: 2, OtherService: 5, SyntaxErrors: 1},
+			wantStats: Stats{Lines: 8, Counted: 2, OtherService: 4, SyntaxErrors: 1, OtherDay: 1},
+		},
+		{
+			// With dedup on, a line of another day is skipped after its
+			// stamp: broken lines, markers and pre-login sessions of other
+			// days are OtherDay too, and RFC 3339 stamps are judged in the
+			// report's zone (lISO is 23:30 UTC on the day).
+			name: "other days' lines unparsed",
+			svc:  All,
+			log: lPrev + strings.Replace(lBad, "Jul 23", "Jul 22", 1) + strings.Replace(lMsg, "Jul 23", "Jul 24", 1) +
+				strings.Replace(lPre, "Jul 23", "Jul 21", 1) + lNext + lISO + lA,
+			want:      map[string]Sums{"alice": {1, 100, 1000}, "Alice": {1, 2, 2}},
+			wantStats: Stats{Lines: 7, Counted: 2, OtherDay: 5},
+		},
+		{
+			name: "dedup off: other days' lines parsed",
+			cfg:  []string{"dedup", "off"},
+			svc:  All,
+			log: lPrev + strings.Replace(lBad, "Jul 23", "Jul 22", 1) + strings.Replace(lMsg, "Jul 23", "Jul 24", 1) +
+				strings.Replace(lPre, "Jul 23", "Jul 21", 1) + lNext + lISO + lA,
+			want: map[string]Sums{"alice": {1, 100, 1000}, "Alice": {1, 2, 2}},
+			wantStats: Stats{Lines: 7, Counted: 2, OtherDay: 4, SyntaxErrors: 1, Markers: 1,
+				Unauthenticated: 1},
 		},
 		{
 			name: "dedup off: every line parsed and classified",

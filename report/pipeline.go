@@ -501,6 +501,7 @@ type outcome uint8
 
 const (
 	outOther      outcome = iota // skipped by the service filter
+	outOtherDay                  // skipped by the day window
 	outSyntax                    // a syntax error
 	outTraffic                   // a session end, w.evs[0]; counted or not by classify
 	outCounted                   // a session end that classify counted: rec
@@ -523,6 +524,8 @@ func (w *worker) parseRcvd(b *block, line []byte) {
 	ev := &w.evs[0]
 	if l := &w.last; l.ok && bytes.Equal(line, l.line) {
 		switch l.outcome {
+		case outOtherDay:
+			st.OtherDay++
 		case outOther:
 			st.OtherService++
 		case outSyntax:
@@ -542,6 +545,9 @@ func (w *worker) parseRcvd(b *block, line []byte) {
 	res, err := w.f.p.ParseLineState(view(line), b.ref, ev, &w.st)
 	var out outcome
 	switch {
+	case w.st.Outside:
+		st.OtherDay++
+		out = outOtherDay
 	case w.st.Other:
 		st.OtherService++
 		out = outOther
