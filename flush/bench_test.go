@@ -166,3 +166,19 @@ func BenchmarkIdentity(b *testing.B) {
 		b.Fatal("identities are all zero")
 	}
 }
+
+// BenchmarkLocalKey: the process-local dedup key of the CLI report, on
+// the same events as BenchmarkIdentity (whose strings sit in one run of
+// their lines, as parsed).
+func BenchmarkLocalKey(b *testing.B) {
+	evs := benchEvents(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var x uint64
+	for i := 0; i < b.N; i++ {
+		x += LocalKey(&evs[i%len(evs)]).Lo
+	}
+	if x == 0 && b.N > 1 {
+		b.Fatal("keys are all zero")
+	}
+}
