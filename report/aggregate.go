@@ -44,8 +44,10 @@ type Stats struct {
 // and one from InfluxDB agree):
 //   - a session counts on the day of its logged time in the configured zone
 //     (time_zone; RFC 3339 stamps are converted into it);
-//   - a repeat is a record whose identity (flush.Identity) was seen before,
-//     adjacent or not, within the dedup window; repeat markers stand for
+//   - a repeat is a record whose identity (flush.Identity) was seen
+//     before, adjacent or not, within the dedup window (the seen-set holds
+//     flush.LocalKey, which is equal when identities are, different but
+//     for hash collisions otherwise, and cheaper); repeat markers stand for
 //     repeats and are dropped; with dedup off every record counts and
 //     markers count N more copies (see repeat);
 //   - pre-login sessions (no user) and sessions without rcvd/sent are not
@@ -243,7 +245,7 @@ func (a *Aggregator) add(ev *parser.Event, n int64, check bool) (point bool) {
 	if !count {
 		return point
 	}
-	if check && a.seen != nil && a.seen.check(flush.Identity(ev), ev.Time.UnixNano()) {
+	if check && a.seen != nil && a.seen.check(flush.LocalKey(ev), ev.Time.UnixNano()) {
 		a.stats.Repeats += n
 		return true
 	}

@@ -639,7 +639,7 @@ func (w *worker) emit(b *block, ev *parser.Event, n int64, check bool) (point bo
 	}
 	r := rec{user: w.user(ev.User), rcvd: ev.Rcvd, sent: ev.Sent, n: n}
 	if check && f.dedup {
-		r.check, r.id, r.t = true, flush.Identity(ev), ev.Time.UnixNano()
+		r.check, r.id, r.t = true, flush.LocalKey(ev), ev.Time.UnixNano()
 	}
 	b.recs = append(b.recs, r)
 	return true

@@ -10,8 +10,8 @@ import (
 // eviction order, exactly (TestSeenSetMatchesDedup runs both on the same
 // operations), as one call per record for the pipeline's consumer, the one
 // goroutine whose work cannot be spread: no lock, one probe sequence
-// instead of a lookup then an insert, and the identity's own bits as the
-// hash (an identity is already a 128-bit hash; a map hashes it again).
+// instead of a lookup then an insert, and the key's own bits as the hash
+// (a flush.LocalKey is already a 128-bit hash; a map hashes it again).
 //
 // Bounds, as flush.Dedup's: an entry is evicted once its event time is
 // older than the newest committed event time minus the window, or, when
