@@ -78,21 +78,28 @@ func digits2(s string, i int) (int, bool) {
 // and 5 (see swar.go); anything else takes the byte path, which gives the
 // same answer.
 func clock(s string, i int, st *stamp) bool {
-	if i+8 > len(s) {
-		return false
+	h, m, sec, ok := clockWord(s, i)
+	if !ok {
+		return clockBytes(s, i, st)
+	}
+	st.hour, st.min, st.sec = h, m, sec
+	return true
+}
+
+// clockWord is clock's one-word path: ok is false when s[i:i+8] is not
+// "hh:mm:ss" with six digits and the ranges hold, or is too short.
+func clockWord(s string, i int) (h, m, sec int, ok bool) {
+	if i < 0 || i > len(s)-8 {
+		return 0, 0, 0, false
 	}
 	w := load8(s, i)
 	t := w ^ 0x3030303030303030
-	if ((t+0x7676767676767676)|t)&highs == 0x0000800000800000 && w&0x0000ff0000ff0000 == 0x00003a00003a0000 {
-		u := t*10 + t>>8 // byte 0: hh, byte 3: mm, byte 6: ss (no byte exceeds 100)
-		h, m, sec := int(u&0xff), int(u>>24&0xff), int(u>>48&0xff)
-		if h > 23 || m > 59 || sec > 59 {
-			return false
-		}
-		st.hour, st.min, st.sec = h, m, sec
-		return true
+	if ((t+0x7676767676767676)|t)&highs != 0x0000800000800000 || w&0x0000ff0000ff0000 != 0x00003a00003a0000 {
+		return 0, 0, 0, false
 	}
-	return clockBytes(s, i, st)
+	u := t*10 + t>>8 // byte 0: hh, byte 3: mm, byte 6: ss (no byte exceeds 100)
+	h, m, sec = int(u&0xff), int(u>>24&0xff), int(u>>48&0xff)
+	return h, m, sec, h <= 23 && m <= 59 && sec <= 59
 }
 
 // clockBytes is clock one byte at a time.

@@ -170,6 +170,14 @@ type stampMemo struct {
 	ref    time.Time
 	t      time.Time
 	prec   time.Duration
+
+	// For a classic stamp "Mmm dd hh:mm:ss " (16 bytes) whose year does not
+	// depend on its clock: dayOK, and dayLocal, the date's midnight in
+	// local seconds (daysFromCivil*86400). A stamp of the same date and
+	// another clock is then converted from them (sameDay).
+	dayOK    bool
+	dayLocal int64
+	dayWord  uint64 // the stamp's first 7 bytes ("Mmm dd "), as load8 reads them
 }
 
 // maxStampLen bounds the stamps the memo keeps: the longest RFC 3339
@@ -192,6 +200,9 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 	var i int
 	hit := memo != nil && memo.p == p && memo.n > 0 && len(line) >= memo.n &&
 		line[:memo.n] == string(memo.buf[:memo.n]) && (memo.anyRef || ref == memo.ref)
+	if !hit && memo != nil && memo.dayOK {
+		hit = p.sameDay(memo, line, ref)
+	}
 	if hit {
 		i = memo.n
 	} else if i = scanStamp(line, &stm); i == 0 {
@@ -290,6 +301,65 @@ func (p *Parser) remember(memo *stampMemo, line string, n int, stm *stamp, ref t
 	memo.p, memo.n = p, copy(memo.buf[:], line[:n])
 	memo.anyRef = stm.kind == stampRFC3339 || p.year != 0
 	memo.ref, memo.t, memo.prec = ref, t, stm.precision
+	memo.dayOK = false
+	if stm.kind != stampClassic || n != 16 {
+		return
+	}
+	y := p.year
+	if y == 0 {
+		// The year is inferred (Parser.time): the first candidate year
+		// is taken for every clock of the date when the date exists in
+		// it and even its last second, in the zone furthest west (UTC-12;
+		// 15h leave room for historical offsets), is before ref+24h.
+		refY, refM, refD := p.refDate(floorDiv(ref.Unix(), 86400))
+		y = refY
+		if stm.month == time.January && stm.day <= 2 && refM == time.December && refD >= 29 {
+			y++
+		}
+		if stm.day > daysIn(stm.month, y) ||
+			daysFromCivil(y, stm.month, stm.day)*86400+86400+15*3600 > ref.Unix()+86400 {
+			return
+		}
+	}
+	memo.dayLocal = daysFromCivil(y, stm.month, stm.day) * 86400
+	memo.dayWord = load8(line, 0) & dayMask
+	memo.dayOK = true
+}
+
+// dayMask keeps the first 7 bytes of a load8 word.
+const dayMask = 1<<56 - 1
+
+// sameDay converts line's stamp from memo when it is a classic stamp of
+// memo's date (its first 7 bytes, "Mmm dd ", equal memo's) with another
+// clock, memo.dayOK is set, and memo was made by p with ref (or does not
+// depend on ref). It then stores the stamp and its time in memo and
+// reports true. The time is Parser.time's: the date, so the year, is
+// memo's, and the instant is computed as localTime computes it in the zone
+// period it has cached; outside that period it reports false, and the
+// stamp is converted as usual.
+func (p *Parser) sameDay(memo *stampMemo, line string, ref time.Time) bool {
+	if memo.p != p || !(memo.anyRef || ref == memo.ref) || len(line) < 16 || line[15] != ' ' ||
+		load8(line, 0)&dayMask != memo.dayWord {
+		return false
+	}
+	// A clock that clock's word path does not take (clockBytes would
+	// reject it too) is left to scanStamp.
+	h, m, sec, ok := clockWord(line, 7)
+	if !ok {
+		return false
+	}
+	local := memo.dayLocal + int64(h*3600+m*60+sec)
+	s := p.span.Load()
+	if s == nil || local < s.start || local >= s.end {
+		return false
+	}
+	utc := local - s.offset
+	if utc < s.start || utc >= s.end {
+		return false
+	}
+	copy(memo.buf[7:16], line[7:16])
+	memo.t = time.Unix(utc, 0).In(p.loc)
+	return true
 }
 
 // otherService reports whether a message msg tagged with an identifier

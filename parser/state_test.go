@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -92,6 +93,61 @@ func TestParseLineStateMemo(t *testing.T) {
 	}
 	if hits < 100 {
 		t.Errorf("the memo served %d of %d lines: the test does not exercise it", hits, len(lines))
+	}
+}
+
+// TestParseLineStateSameDay: stamps of one date with other clocks, which
+// the memo converts from the date (sameDay), give ParseLine's times: every
+// 7 minutes of days with DST changes (the zone period cached by the Parser
+// ends within the day), in zones east and west, with half-hour offsets and
+// a midnight change, with a fixed year and with years inferred from
+// reference times from before the date to a year after it (the first
+// candidate year may be refused near ref+24h, and then the date's memo
+// must not serve).
+func TestParseLineStateSameDay(t *testing.T) {
+	zones := []string{"UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu",
+		"America/Havana", "Pacific/Kiritimati", "Etc/GMT+12"}
+	dates := []time.Time{
+		time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 4, 5, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC),
+	}
+	served := 0
+	for _, zone := range zones {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, year := range []int{0, 2026} {
+			p, err := New(Options{Location: loc, Year: year})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run(fmt.Sprintf("%s/year=%d", zone, year), func(t *testing.T) {
+				for _, d := range dates {
+					refs := []time.Time{d.AddDate(0, 0, 1), d.Add(12 * time.Hour), d.AddDate(0, 0, -1),
+						d.Add(-10 * time.Hour), d.AddDate(1, 0, 0), d.AddDate(0, 0, 3)}
+					for _, ref := range refs {
+						var st State
+						var ev, want Event
+						for m := 0; m < 24*60; m += 7 {
+							line := fmt.Sprintf("%s %2d %02d:%02d:%02d mx imapd: LOGOUT, user=u, ip=[::1], port=[1], "+
+								"headers=0, body=0, rcvd=1, sent=1, time=1", d.Month().String()[:3], d.Day(), m/60, m%60, m%59)
+							if st.memo.dayOK && st.memo.n == 16 && line[:7] == string(st.memo.buf[:7]) {
+								served++
+							}
+							res, err := p.ParseLineState(line, ref.In(loc), &ev, &st)
+							wantRes, wantErr := p.ParseLine(line, ref.In(loc), &want)
+							sameParse(t, line, res, err, &ev, wantRes, wantErr, &want)
+						}
+					}
+				}
+			})
+		}
+	}
+	if served < 10000 {
+		t.Errorf("the date memo served %d lines: the test does not exercise it", served)
 	}
 }
 
