@@ -19,12 +19,15 @@
 //     memory: no copy), GOMAXPROCS workers parse blocks in parallel into
 //     compact records (with dedup on only the lines holding "rcvd=" are
 //     parsed, found with SIMD byte searches over the block; a line
-//     identical to the one before it replays that line's outcome, and for
-//     one service the other service's lines are skipped unparsed), and the
+//     identical to the one before it replays that line's outcome, a line
+//     of another day is skipped after its timestamp, and for one service
+//     the other service's lines are skipped unparsed), and the
 //     calling goroutine applies what depends on order, the dedup seen-set,
 //     in input order, then sums. At most 2*GOMAXPROCS+2 blocks exist, so
 //     memory stays flat whatever the input's size. The seen-set keeps
-//     flush.Dedup's window and maximum, evicting in the same order.
+//     flush.Dedup's window and maximum, evicting in the same order; it
+//     holds flush.LocalKey of each record's identity (equal when the
+//     identities are, and cheaper to compute).
 //     An Aggregator belongs to one goroutine: Read starts and ends its
 //     own goroutines before it returns.
 //   - QueryInflux computes the same per-user sums from the points the
