@@ -152,31 +152,21 @@ func BenchmarkBatchPath(b *testing.B) {
 	b.ReportMetric(float64(size)/float64(b.N), "body-B/line")
 }
 
-// BenchmarkIdentity: the record identity alone (dedup and point times; the
-// CLI report hashes every counted session with it).
-func BenchmarkIdentity(b *testing.B) {
-	evs := benchEvents(b)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var x uint64
-	for i := 0; i < b.N; i++ {
-		x += Identity(&evs[i%len(evs)]).Lo
-	}
-	if x == 0 && b.N > 1 {
-		b.Fatal("identities are all zero")
-	}
-}
+// BenchmarkIdentity: the record identity alone (dedup and point times).
+func BenchmarkIdentity(b *testing.B) { benchKey(b, Identity) }
 
 // BenchmarkLocalKey: the process-local dedup key of the CLI report, on
 // the same events as BenchmarkIdentity (whose strings sit in one run of
 // their lines, as parsed).
-func BenchmarkLocalKey(b *testing.B) {
+func BenchmarkLocalKey(b *testing.B) { benchKey(b, LocalKey) }
+
+func benchKey(b *testing.B, key func(*parser.Event) ID) {
 	evs := benchEvents(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var x uint64
 	for i := 0; i < b.N; i++ {
-		x += LocalKey(&evs[i%len(evs)]).Lo
+		x += key(&evs[i%len(evs)]).Lo
 	}
 	if x == 0 && b.N > 1 {
 		b.Fatal("keys are all zero")

@@ -44,6 +44,33 @@ func TestMurmur3Vectors(t *testing.T) {
 	}
 }
 
+// fieldChanges change one field of imapEvent each (or the split between
+// two strings): each must change a record's identity, and its LocalKey.
+var fieldChanges = []struct {
+	name string
+	mut  func(e *parser.Event)
+}{
+	{"host", func(e *parser.Event) { e.Host = "mx2" }},
+	{"daemon", func(e *parser.Event) { e.Daemon = "imapd-ssl" }},
+	{"service", func(e *parser.Event) { e.Service = parser.POP3 }},
+	{"kind", func(e *parser.Event) { e.Kind = parser.Timeout }},
+	{"keyword", func(e *parser.Event) { e.Keyword = "logout" }},
+	{"user", func(e *parser.Event) { e.User = "Alice" }},
+	{"ip", func(e *parser.Event) { e.IP = "::ffff:192.0.2.8" }},
+	{"port", func(e *parser.Event) { e.Port = "40113" }},
+	{"rcvd", func(e *parser.Event) { e.Rcvd++ }},
+	{"sent", func(e *parser.Event) { e.Sent++ }},
+	{"headers", func(e *parser.Event) { e.Headers++ }},
+	{"body", func(e *parser.Event) { e.Body++ }},
+	{"top", func(e *parser.Event) { e.Top++ }},
+	{"retr", func(e *parser.Event) { e.Retr++ }},
+	{"duration", func(e *parser.Event) { e.Duration++ }},
+	{"tls", func(e *parser.Event) { e.TLS = true }},
+	{"has", func(e *parser.Event) { e.Has &^= parser.HasPort }},
+	{"second", func(e *parser.Event) { e.Time = e.Time.Add(time.Second) }},
+	{"string boundary", func(e *parser.Event) { e.Host, e.Daemon = "mx1i", "mapd" }},
+}
+
 func TestIdentity(t *testing.T) {
 	base := imapEvent("alice", baseTime, 100)
 	id := Identity(&base)
@@ -55,31 +82,7 @@ func TestIdentity(t *testing.T) {
 		t.Errorf("identity of an equal record differs: %v vs %v", got, id)
 	}
 
-	mutations := []struct {
-		name string
-		mut  func(e *parser.Event)
-	}{
-		{"host", func(e *parser.Event) { e.Host = "mx2" }},
-		{"daemon", func(e *parser.Event) { e.Daemon = "imapd-ssl" }},
-		{"service", func(e *parser.Event) { e.Service = parser.POP3 }},
-		{"kind", func(e *parser.Event) { e.Kind = parser.Timeout }},
-		{"keyword", func(e *parser.Event) { e.Keyword = "logout" }},
-		{"user", func(e *parser.Event) { e.User = "Alice" }},
-		{"ip", func(e *parser.Event) { e.IP = "::ffff:192.0.2.8" }},
-		{"port", func(e *parser.Event) { e.Port = "40113" }},
-		{"rcvd", func(e *parser.Event) { e.Rcvd++ }},
-		{"sent", func(e *parser.Event) { e.Sent++ }},
-		{"headers", func(e *parser.Event) { e.Headers++ }},
-		{"body", func(e *parser.Event) { e.Body++ }},
-		{"top", func(e *parser.Event) { e.Top++ }},
-		{"retr", func(e *parser.Event) { e.Retr++ }},
-		{"duration", func(e *parser.Event) { e.Duration++ }},
-		{"tls", func(e *parser.Event) { e.TLS = true }},
-		{"has", func(e *parser.Event) { e.Has &^= parser.HasPort }},
-		{"second", func(e *parser.Event) { e.Time = e.Time.Add(time.Second) }},
-		{"string boundary", func(e *parser.Event) { e.Host, e.Daemon = "mx1i", "mapd" }},
-	}
-	for _, m := range mutations {
+	for _, m := range fieldChanges {
 		t.Run(m.name, func(t *testing.T) {
 			ev := base
 			m.mut(&ev)
