@@ -478,15 +478,18 @@ func FuzzAggregate(f *testing.F) {
 }
 
 // markerCopies recomputes the copies the markers of log stood for (dedup
-// on: they went to Repeats) by parsing each line alone.
+// on: they went to Repeats) by parsing each line alone, through the
+// Aggregator's filter state (a marker of another day is skipped as Read
+// skips it: OtherDay, no copies).
 func markerCopies(t *testing.T, log string, a *Aggregator) int64 {
 	t.Helper()
 	var n int64
+	st := a.f.state() // the day window: a marker of another day is OtherDay, its copies not counted
 	_ = EachLine(strings.NewReader(log), func(l []byte) {
 		if !bytes.Contains(l, rcvdKey) {
 			return // skipped unparsed: its copies are not counted anywhere
 		}
-		res, err := a.p.ParseLine(string(l), ref, &a.ev)
+		res, err := a.p.ParseLineState(string(l), ref, &a.ev, &st)
 		if err == nil && res == 2 { // parser.Repeat
 			n += int64(a.ev.Repeats)
 		}
