@@ -8,9 +8,12 @@
 //     (classic "Jul  3 06:36:47 host tag: msg", RFC 3339 or journalctl
 //     short-iso headers), for Fluent Bit's tail input and the CLI.
 //     ParseLineState is the same with a per-goroutine State: a memo of the
-//     last converted timestamp (runs of lines share a second) and an
-//     optional service filter that skips the other service's lines
-//     unparsed; the CLI report's workers use it.
+//     last converted timestamp (runs of lines share a second; a stamp of
+//     the same date with another clock is converted from the date), an
+//     optional time window that skips lines stamped outside it right after
+//     the stamp, and an optional service filter that skips the other
+//     service's lines unparsed; the CLI report's workers use all three,
+//     the plugin's batches the memo.
 //   - (*Parser).ParseMessage: the parts of a structured record (identifier,
 //     host, time, message), for Fluent Bit's syslog and systemd inputs.
 //
