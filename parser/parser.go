@@ -125,8 +125,9 @@ func (p *Parser) ParseLine(line string, ref time.Time, ev *Event) (Result, error
 // ParseLineState calls: a memo of the last converted timestamp (most
 // session ends of a busy log share the second of the one before, most of
 // the others its date, and the conversion is a good part of a line's
-// cost), an optional time window and an optional service filter. The zero value is ready; a State belongs to one goroutine at a
-// time and may be used with any Parser (the memo remembers whose it is).
+// cost), an optional time window and an optional service filter. The zero
+// value is ready; a State belongs to one goroutine at a time and may be
+// used with any Parser (the memo remembers whose it is).
 type State struct {
 	// Service, when IMAP or POP3, lets ParseLineState skip a line that
 	// cannot be a session end of that service without parsing its
