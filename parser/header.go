@@ -384,11 +384,7 @@ func (p *Parser) time(st *stamp, ref time.Time) (time.Time, bool) {
 	// The rule of InferYear: the latest year whose candidate is not after
 	// ref+24h, starting from ref's UTC year (see there).
 	refSec, refNsec := ref.Unix(), int64(ref.Nanosecond())
-	refY, refM, refD := p.refDate(floorDiv(refSec, 86400))
-	y := refY
-	if st.month == time.January && st.day <= 2 && refM == time.December && refD >= 29 {
-		y++
-	}
+	y := p.firstYear(st.month, st.day, refSec)
 	limit := refSec + 86400
 	for end := y - 9; y > end; y-- {
 		if st.day > daysIn(st.month, y) {
@@ -435,11 +431,8 @@ type zoneSpan struct {
 // have found the same offset. Otherwise (first use, near a transition, a
 // gap or an overlap) it calls time.Date and caches the period it landed in.
 func (p *Parser) localTime(y int, m time.Month, d int, clock int64, nsec int) time.Time {
-	local := daysFromCivil(y, m, d)*86400 + clock
-	if s := p.span.Load(); s != nil && local >= s.start && local < s.end {
-		if utc := local - s.offset; utc >= s.start && utc < s.end {
-			return time.Unix(utc, int64(nsec)).In(p.loc)
-		}
+	if utc, ok := p.cachedUTC(daysFromCivil(y, m, d)*86400 + clock); ok {
+		return time.Unix(utc, int64(nsec)).In(p.loc)
 	}
 	hh, mm, ss := int(clock/3600), int(clock/60%60), int(clock%60)
 	t := time.Date(y, m, d, hh, mm, ss, nsec, p.loc)
@@ -454,6 +447,29 @@ func (p *Parser) localTime(y int, m time.Month, d int, clock int64, nsec int) ti
 	}
 	p.span.Store(span)
 	return t
+}
+
+// cachedUTC converts local, seconds of local wall time counted as if it
+// were UTC, to Unix seconds with the cached zone period (localTime's fast
+// path): ok is false unless both local and the result fall in it.
+func (p *Parser) cachedUTC(local int64) (utc int64, ok bool) {
+	s := p.span.Load()
+	if s == nil || local < s.start || local >= s.end {
+		return 0, false
+	}
+	utc = local - s.offset
+	return utc, utc >= s.start && utc < s.end
+}
+
+// firstYear is the first candidate year of Parser.time's inference for a
+// classic stamp of month and day, with ref at Unix second refSec: ref's
+// UTC year, or the next one for Jan 1-2 when ref is Dec 29-31.
+func (p *Parser) firstYear(month time.Month, day int, refSec int64) int {
+	refY, refM, refD := p.refDate(floorDiv(refSec, 86400))
+	if month == time.January && day <= 2 && refM == time.December && refD >= 29 {
+		return refY + 1
+	}
+	return refY
 }
 
 // floorDiv is a/b rounded towards minus infinity (b > 0).

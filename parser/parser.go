@@ -225,10 +225,7 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 		// The window needs the time now. A stamp that does not convert
 		// leaves the line to the rest, as without the window.
 		if !have {
-			if t, have = p.time(&stm, ref); have {
-				prec = stm.precision
-				p.remember(memo, line, hostStart, &stm, ref, t)
-			}
+			t, prec, have = p.convert(memo, line, hostStart, &stm, ref)
 		}
 		if s := t.Unix(); have && (s < st.Since || s >= st.Until) {
 			st.Outside = true
@@ -277,19 +274,27 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 		return Skip, err
 	}
 	if !have {
-		if t, ok = p.time(&stm, ref); !ok {
+		if t, prec, have = p.convert(memo, line, hostStart, &stm, ref); !have {
 			*ev = Event{}
 			return Skip, &SyntaxError{Pos: 0, Msg: "timestamp: no such date (day " +
 				strconv.Itoa(stm.day) + " of " + stm.month.String() + ")"}
 		}
-		prec = stm.precision
-		p.remember(memo, line, hostStart, &stm, ref, t)
 	}
 	ev.Time = t
 	ev.Precision = prec
 	ev.Host = host
 	ev.Daemon = ident
 	return res, nil
+}
+
+// convert converts the scanned stamp stm, line's first n bytes, with ref
+// and remembers the result in memo (nil: none); ok is false when the date
+// does not exist.
+func (p *Parser) convert(memo *stampMemo, line string, n int, stm *stamp, ref time.Time) (t time.Time, prec time.Duration, ok bool) {
+	if t, ok = p.time(stm, ref); ok {
+		p.remember(memo, line, n, stm, ref, t)
+	}
+	return t, stm.precision, ok
 }
 
 // remember stores in memo (nil: none) the time t that line's stamp, the
@@ -312,11 +317,7 @@ func (p *Parser) remember(memo *stampMemo, line string, n int, stm *stamp, ref t
 		// is taken for every clock of the date when the date exists in
 		// it and even its last second, in the zone furthest west (UTC-12;
 		// 15h leave room for historical offsets), is before ref+24h.
-		refY, refM, refD := p.refDate(floorDiv(ref.Unix(), 86400))
-		y = refY
-		if stm.month == time.January && stm.day <= 2 && refM == time.December && refD >= 29 {
-			y++
-		}
+		y = p.firstYear(stm.month, stm.day, ref.Unix())
 		if stm.day > daysIn(stm.month, y) ||
 			daysFromCivil(y, stm.month, stm.day)*86400+86400+15*3600 > ref.Unix()+86400 {
 			return
@@ -349,13 +350,8 @@ func (p *Parser) sameDay(memo *stampMemo, line string, ref time.Time) bool {
 	if !ok {
 		return false
 	}
-	local := memo.dayLocal + int64(h*3600+m*60+sec)
-	s := p.span.Load()
-	if s == nil || local < s.start || local >= s.end {
-		return false
-	}
-	utc := local - s.offset
-	if utc < s.start || utc >= s.end {
+	utc, ok := p.cachedUTC(memo.dayLocal + int64(h*3600+m*60+sec))
+	if !ok {
 		return false
 	}
 	copy(memo.buf[7:16], line[7:16])
