@@ -520,25 +520,15 @@ const (
 // Courier's own repeat bug writes runs of such lines (the reason the
 // classic script pipes through uniq).
 func (w *worker) parseRcvd(b *block, line []byte) {
-	st := &b.stats
 	ev := &w.evs[0]
 	if l := &w.last; l.ok && bytes.Equal(line, l.line) {
 		switch l.outcome {
-		case outOtherDay:
-			st.OtherDay++
-		case outOther:
-			st.OtherService++
-		case outSyntax:
-			st.SyntaxErrors++
 		case outTraffic:
-			w.f.classify(ev, 1, st)
+			w.f.classify(ev, 1, &b.stats)
 		case outCounted:
 			b.recs = append(b.recs, l.rec) // classify counted it: no counter to add
-		case outMarker:
-			st.Markers++
-			st.Repeats += int64(ev.Repeats)
 		default:
-			st.NotTraffic++
+			w.count(b, l.outcome)
 		}
 		return
 	}
@@ -546,28 +536,43 @@ func (w *worker) parseRcvd(b *block, line []byte) {
 	var out outcome
 	switch {
 	case w.st.Outside:
-		st.OtherDay++
 		out = outOtherDay
 	case w.st.Other:
-		st.OtherService++
 		out = outOther
 	case err != nil:
-		st.SyntaxErrors++
 		out = outSyntax
 	case res == parser.Traffic:
 		out = outTraffic
-		if n := len(b.recs); w.emit(b, ev, 1, true) && len(b.recs) > n {
-			out, w.last.rec = outCounted, b.recs[n]
-		}
 	case res == parser.Repeat:
-		st.Markers++
-		st.Repeats += int64(ev.Repeats)
 		out = outMarker
 	default:
-		st.NotTraffic++
 		out = outNotTraffic
 	}
+	if out != outTraffic {
+		w.count(b, out)
+	} else if n := len(b.recs); w.emit(b, ev, 1, true) && len(b.recs) > n {
+		out, w.last.rec = outCounted, b.recs[n]
+	}
 	w.last.line, w.last.outcome, w.last.ok = line, out, true
+}
+
+// count adds a line of outcome out, other than a session end, to b's
+// Stats (a marker's copies are w.evs[0].Repeats).
+func (w *worker) count(b *block, out outcome) {
+	st := &b.stats
+	switch out {
+	case outOtherDay:
+		st.OtherDay++
+	case outOther:
+		st.OtherService++
+	case outSyntax:
+		st.SyntaxErrors++
+	case outMarker:
+		st.Markers++
+		st.Repeats += int64(w.evs[0].Repeats)
+	default:
+		st.NotTraffic++
+	}
 }
 
 // scanAll is the dedup-off scan: every line is parsed, as AddLine does
