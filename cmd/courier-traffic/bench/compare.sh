@@ -95,40 +95,37 @@ if $have_script; then
     local t1=$EPOCHREALTIME
     awk -v a="$t0" -v b="$t1" '{ print b - a, $1 + $2 }' "$work/t1"
   }
-  for loc in "${locales[@]}"; do
-    : >"$work/ratios-$loc"
+  # paired LABEL LOCALE DATE LOG: ROUNDS rounds of the script (under
+  # LC_ALL=LOCALE) once, then ours 5 times, on LOG for DATE; prints each
+  # round and the median ratios.
+  paired() {
+    local label=$1 loc=$2 date=$3 log=$4 r tw tc ow oc
+    : >"$work/ratios"
     for r in $(seq "$rounds"); do
-      read -r tw tc < <(secs env LC_ALL="$loc" bash "$script" 'Jul 28' "$work/mail.log")
-      for k in 1 2 3 4 5; do secs "${ours[@]}"; done | sort -n | sed -n 3p >"$work/o"
+      read -r tw tc < <(secs env LC_ALL="$loc" bash "$script" "$date" "$log")
+      for _ in 1 2 3 4 5; do
+        secs "$work/courier-traffic" report --date "$date" --year 2026 --tz UTC "$log"
+      done | sort -n | sed -n 3p >"$work/o"
       read -r ow oc <"$work/o"
-      echo "$tw $tc $ow $oc" | awk -v r="$r" -v loc="$loc" '{
-        printf "round %d (script LC_ALL=%s): script %.2f s (CPU %.2f s), ours median of 5 %.0f ms (CPU %.0f ms): %.0fx wall, %.0fx CPU\n",
-          r, loc, $1, $2, $3 * 1000, $4 * 1000, $1 / ($3 > 0 ? $3 : 1e-3), $2 / ($4 > 0 ? $4 : 1e-3) }'
-      echo "$tw $tc $ow $oc" | awk '{ print $1 / ($3 > 0 ? $3 : 1e-3), $2 / ($4 > 0 ? $4 : 1e-3) }' >>"$work/ratios-$loc"
+      echo "$tw $tc $ow $oc" | awk -v r="$r" -v l="$label" -v loc="$loc" '{
+        printf "%sround %d (script LC_ALL=%s): script %.2f s (CPU %.2f s), ours median of 5 %.0f ms (CPU %.0f ms): %.0fx wall, %.0fx CPU\n",
+          l, r, loc, $1, $2, $3 * 1000, $4 * 1000, $1 / ($3 > 0 ? $3 : 1e-3), $2 / ($4 > 0 ? $4 : 1e-3) }'
+      echo "$tw $tc $ow $oc" | awk '{ print $1 / ($3 > 0 ? $3 : 1e-3), $2 / ($4 > 0 ? $4 : 1e-3) }' >>"$work/ratios"
     done
-    sort -n -k1 "$work/ratios-$loc" | awk -v loc="$loc" '{ w[NR] = $1 } END {
-      printf "paired speed-up, script under LC_ALL=%s: median %.0fx wall (rounds: %.0fx .. %.0fx)\n", loc, w[int((NR + 1) / 2)], w[1], w[NR] }'
-    sort -n -k2 "$work/ratios-$loc" | awk -v loc="$loc" '{ c[NR] = $2 } END {
-      printf "paired speed-up, script under LC_ALL=%s: median %.0fx CPU time\n", loc, c[int((NR + 1) / 2)] }'
+    sort -n -k1 "$work/ratios" | awk -v l="$label" -v loc="$loc" '{ w[NR] = $1 } END {
+      printf "paired speed-up, %sscript under LC_ALL=%s: median %.0fx wall (rounds: %.0fx .. %.0fx)\n", l, loc, w[int((NR + 1) / 2)], w[1], w[NR] }'
+    sort -n -k2 "$work/ratios" | awk -v l="$label" -v loc="$loc" '{ c[NR] = $2 } END {
+      printf "paired speed-up, %sscript under LC_ALL=%s: median %.0fx CPU time\n", l, loc, c[int((NR + 1) / 2)] }'
+  }
+  for loc in "${locales[@]}"; do
+    paired "" "$loc" 'Jul 28' "$work/mail.log"
   done
 
   # The everyday input: /var/log/mail.log rotates weekly (Debian's
   # logrotate default), so the cron job reads a week to report one day.
   # The same number of lines over 7 days; the report is for the 3rd.
   "$work/courier-loggen" -lines "$lines" -days 7 -q -o "$work/week.log"
-  wours=("$work/courier-traffic" report --date 'Jul 30' --year 2026 --tz UTC "$work/week.log")
-  : >"$work/ratios-week"
-  for r in $(seq "$rounds"); do
-    read -r tw tc < <(secs env LC_ALL=C bash "$script" 'Jul 30' "$work/week.log")
-    for k in 1 2 3 4 5; do secs "${wours[@]}"; done | sort -n | sed -n 3p >"$work/o"
-    read -r ow oc <"$work/o"
-    echo "$tw $tc $ow $oc" | awk -v r="$r" '{
-      printf "week log, round %d (script LC_ALL=C): script %.2f s, ours median of 5 %.0f ms: %.0fx wall, %.0fx CPU\n",
-        r, $1, $3 * 1000, $1 / ($3 > 0 ? $3 : 1e-3), $2 / ($4 > 0 ? $4 : 1e-3) }'
-    echo "$tw $tc $ow $oc" | awk '{ print $1 / ($3 > 0 ? $3 : 1e-3) }' >>"$work/ratios-week"
-  done
-  sort -n "$work/ratios-week" | awk '{ w[NR] = $1 } END {
-    printf "paired speed-up, week-long log, one day reported, script under LC_ALL=C: median %.0fx wall (rounds: %.0fx .. %.0fx)\n", w[int((NR + 1) / 2)], w[1], w[NR] }'
+  paired "week-long log, one day reported: " C 'Jul 30' "$work/week.log"
 
   # Where the script is right both print the same users; generated logs hold
   # user names with blanks and commas, interleaved repeats and sums over 2^31,
