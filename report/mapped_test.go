@@ -262,17 +262,7 @@ func TestReadInputShrank(t *testing.T) {
 	}
 
 	t.Run("worker", func(t *testing.T) {
-		path := writeLog(t, dir, "worker.log", []byte(log), ref)
-		in, err := Open(path, nil, ref, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer in.Close()
-		mf := mappable(in)
-		b := &block{ref: ref}
-		if err := mf.mapBlock(b, 0, len(log)); err != nil {
-			t.Fatal(err)
-		}
+		path, mf, b := mapWhole(t, dir, "worker.log", log)
 		defer b.unmap()
 		if err := os.Truncate(path, 0); err != nil {
 			t.Fatal(err)
@@ -291,17 +281,7 @@ func TestReadInputShrank(t *testing.T) {
 	})
 
 	t.Run("other faults panic on", func(t *testing.T) {
-		path := writeLog(t, dir, "bug.log", []byte(log), ref)
-		in, err := Open(path, nil, ref, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer in.Close()
-		mf := mappable(in)
-		b := &block{}
-		if err := mf.mapBlock(b, 0, len(log)); err != nil {
-			t.Fatal(err)
-		}
+		_, mf, b := mapWhole(t, dir, "bug.log", log)
 		data := b.data
 		b.unmap() // a use after unmap: a bug, not a shrunk file
 		recovered := make(chan any)
@@ -316,6 +296,24 @@ func TestReadInputShrank(t *testing.T) {
 			t.Errorf("a fault of an unshrunk file was recovered, want a panic")
 		}
 	})
+}
+
+// mapWhole writes log to dir/name, opens it and maps all of it as one
+// block (the input is closed when the test ends; the caller unmaps).
+func mapWhole(t *testing.T, dir, name, log string) (string, *mappedFile, *block) {
+	t.Helper()
+	path := writeLog(t, dir, name, []byte(log), ref)
+	in, err := Open(path, nil, ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	mf := mappable(in)
+	b := &block{ref: ref}
+	if err := mf.mapBlock(b, 0, len(log)); err != nil {
+		t.Fatal(err)
+	}
+	return path, mf, b
 }
 
 func mustAggregator(t testing.TB) *Aggregator {
