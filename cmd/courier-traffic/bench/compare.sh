@@ -25,7 +25,8 @@ script=${COURIER_CLASSIC_SCRIPT:-../shared/baseline/courier-traffic-imap}
 have_script=false
 [ -f "$script" ] && have_script=true
 
-go build -trimpath -o "$work/courier-traffic" ./cmd/courier-traffic
+# The CLI as `make cli` and the Docker image build it: static.
+CGO_ENABLED=0 go build -trimpath -o "$work/courier-traffic" ./cmd/courier-traffic
 go build -trimpath -o "$work/courier-loggen" ./cmd/courier-loggen
 "$work/courier-loggen" -lines "$lines" -days 1 -q -o "$work/mail.log"
 echo "log: $lines lines, $(du -h "$work/mail.log" | cut -f1), day Jul 28 2026"
