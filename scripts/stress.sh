@@ -77,7 +77,7 @@ done
 
 if [[ $cli_lines -gt 0 ]]; then
   echo "== CLI memory: courier-traffic report over $cli_lines lines (/usr/bin/time -v)"
-  go build -trimpath -o build/courier-traffic ./cmd/courier-traffic
+  CGO_ENABLED=0 go build -trimpath -o build/courier-traffic ./cmd/courier-traffic # as make cli
   big=$(mktemp -d)/mail.log
   go run ./cmd/courier-loggen -q -lines "$cli_lines" -sessions 100000 -host mx1,mx2,mx3,mx4 \
     -eras 42,509,60 -users 2000 -seed 9 -tz UTC -o "$big"
