@@ -368,7 +368,10 @@ func (p *Parser) sameDay(memo *stampMemo, line string, ref time.Time) bool {
 // "name=" in the message. Repeat markers are left to parseMessage (they
 // are counted as markers whatever they repeat).
 func otherService(svc Service, pop3 bool, msg string) bool {
-	if strings.HasPrefix(msg, msgRepeated) || strings.HasPrefix(msg, lastRepeated) {
+	// The first byte first: a Courier message starts with its keyword, so
+	// the two prefix compares (calls) are skipped on almost every line.
+	if len(msg) > 0 && (msg[0] == msgRepeated[0] || msg[0] == lastRepeated[0]) &&
+		(strings.HasPrefix(msg, msgRepeated) || strings.HasPrefix(msg, lastRepeated)) {
 		return false
 	}
 	switch svc {
