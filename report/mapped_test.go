@@ -94,11 +94,9 @@ func mappedLogs(t testing.TB) map[string]string {
 // and than maxLine, dedup on and off, one and several workers, tiny and
 // real blocks.
 func TestReadInputMapped(t *testing.T) {
-	if !canMap {
-		t.Skip("SKIPPED: the mapped read path exists on Linux only (canMap is false on this OS)")
-	}
+	needMapping(t)
 	dir := t.TempDir()
-	ref := time.Date(2026, 7, 28, 23, 59, 0, 0, time.UTC)
+	ref := mappedRef
 	for name, log := range mappedLogs(t) {
 		path := writeLog(t, dir, strings.ReplaceAll(name, " ", "_")+".log", []byte(log), ref)
 		for _, kv := range [][]string{nil, {"dedup", "off"}, {"user_case", "lower"}} {
@@ -133,11 +131,9 @@ func TestReadInputMapped(t *testing.T) {
 // (also in the middle of a line longer than a block), ReadInput reads the
 // rest of the file instead, with the same results.
 func TestReadInputMapFails(t *testing.T) {
-	if !canMap {
-		t.Skip("SKIPPED: the mapped read path exists on Linux only (canMap is false on this OS)")
-	}
+	needMapping(t)
 	dir := t.TempDir()
-	ref := time.Date(2026, 7, 28, 23, 59, 0, 0, time.UTC)
+	ref := mappedRef
 	log := mappedLogs(t)["long lines"]
 	path := writeLog(t, dir, "mail.log", []byte(log), ref)
 	cfg := mustConfig(t)
@@ -172,7 +168,7 @@ func TestReadInputMapFails(t *testing.T) {
 // and Open's count callback sees every raw byte once.
 func TestReadInputPaths(t *testing.T) {
 	dir := t.TempDir()
-	ref := time.Date(2026, 7, 28, 23, 59, 0, 0, time.UTC)
+	ref := mappedRef
 	log := mappedLogs(t)["no final newline"]
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -229,11 +225,9 @@ func TestReadInputPaths(t *testing.T) {
 // read with an error naming the file (the pages past the new end would
 // SIGBUS), not a crash, whether the reader or a worker touches them.
 func TestReadInputShrank(t *testing.T) {
-	if !canMap {
-		t.Skip("SKIPPED: the mapped read path exists on Linux only (canMap is false on this OS)")
-	}
+	needMapping(t)
 	dir := t.TempDir()
-	ref := time.Date(2026, 7, 28, 23, 59, 0, 0, time.UTC)
+	ref := mappedRef
 	log := mappedLogs(t)["generated"]
 	for _, size := range []int64{0, 1000, int64(len(log) / 2)} {
 		t.Run(fmt.Sprintf("truncated to %d", size), func(t *testing.T) {
@@ -298,18 +292,30 @@ func TestReadInputShrank(t *testing.T) {
 	})
 }
 
+// mappedRef is the reference time (and file mtime) of the mapped-path
+// tests: the evening of their logs' day.
+var mappedRef = time.Date(2026, 7, 28, 23, 59, 0, 0, time.UTC)
+
+// needMapping skips a test of the mapped read path where it does not exist.
+func needMapping(t *testing.T) {
+	t.Helper()
+	if !canMap {
+		t.Skip("SKIPPED: the mapped read path exists on Linux only (canMap is false on this OS)")
+	}
+}
+
 // mapWhole writes log to dir/name, opens it and maps all of it as one
 // block (the input is closed when the test ends; the caller unmaps).
 func mapWhole(t *testing.T, dir, name, log string) (string, *mappedFile, *block) {
 	t.Helper()
-	path := writeLog(t, dir, name, []byte(log), ref)
-	in, err := Open(path, nil, ref, nil)
+	path := writeLog(t, dir, name, []byte(log), mappedRef)
+	in, err := Open(path, nil, mappedRef, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { in.Close() })
 	mf := mappable(in)
-	b := &block{ref: ref}
+	b := &block{ref: mappedRef}
 	if err := mf.mapBlock(b, 0, len(log)); err != nil {
 		t.Fatal(err)
 	}
