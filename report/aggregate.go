@@ -85,15 +85,14 @@ type Aggregator struct {
 // that depends on one event alone. It is read-only once built, so the
 // pipeline's workers share it.
 type filter struct {
-	p        *parser.Parser
-	dedup    bool // dedup on: check records against the seen-set
-	svc      Service
-	start    time.Time // the day's first instant in the report's zone
-	end      time.Time // the next day's first instant
-	startSec int64     // start and end as Unix seconds (see otherDay)
-	endSec   int64
-	lower    bool
-	excluded []netip.Prefix
+	p     *parser.Parser
+	dedup bool // dedup on: check records against the seen-set
+	svc   Service
+	// The report's day in its zone, [startSec, endSec) in Unix seconds:
+	// its first instant and the next day's (Date.Bounds; see otherDay).
+	startSec, endSec int64
+	lower            bool
+	excluded         []netip.Prefix
 }
 
 // NewAggregator returns an Aggregator for date and service under cfg (its
@@ -116,8 +115,7 @@ func NewAggregator(cfg *flush.Config, date Date, svc Service, year int) (*Aggreg
 		blockSize: blockSize,
 	}
 	a.f = filter{p: p, dedup: cfg.Dedup, svc: svc, lower: cfg.LowerUser, excluded: cfg.ExcludeIPs}
-	a.f.start, a.f.end = date.Bounds(loc)
-	a.f.startSec, a.f.endSec = a.f.start.Unix(), a.f.end.Unix()
+	a.f.setDay(date, loc)
 	if cfg.Dedup {
 		a.seen = newSeenSet(cfg.DedupWindow, cfg.DedupMaxEntries)
 	}
@@ -312,8 +310,14 @@ func (f *filter) classify(ev *parser.Event, n int64, st *Stats) (count, point bo
 	return true, true
 }
 
+// setDay makes date, in loc, the report's day.
+func (f *filter) setDay(date Date, loc *time.Location) {
+	start, end := date.Bounds(loc)
+	f.startSec, f.endSec = start.Unix(), end.Unix()
+}
+
 // otherDay reports whether t is outside the report's day, t.Before(start)
-// || !t.Before(end), on Unix seconds alone (no two time.Time comparisons
+// || !t.Before(end) for Date.Bounds' start and end, on Unix seconds alone (no two time.Time comparisons
 // per session). It is exact because the bounds are midnights, whole
 // seconds (Date.Bounds: time.Date without nanoseconds, zone offsets are
 // whole seconds): t < start iff t's second is before start's, and t >= end

@@ -342,10 +342,10 @@ func TestOtherDay(t *testing.T) {
 		}
 		for _, d := range []Date{{2026, 7, 28}, {2026, 3, 29}, {2026, 10, 25}, {2011, 12, 30}, {1, 1, 1}, {9999, 12, 31}} {
 			var f filter
-			f.start, f.end = d.Bounds(loc)
-			f.startSec, f.endSec = f.start.Unix(), f.end.Unix()
+			f.setDay(d, loc)
+			start, end := d.Bounds(loc)
 			var times []time.Time
-			for _, b := range []time.Time{f.start, f.end} {
+			for _, b := range []time.Time{start, end} {
 				for _, delta := range []time.Duration{-time.Hour, -time.Second - 1, -time.Second, -1, 0, 1,
 					time.Second - 1, time.Second, time.Second + 1, time.Hour} {
 					times = append(times, b.Add(delta), b.Add(delta).In(time.UTC))
@@ -353,7 +353,7 @@ func TestOtherDay(t *testing.T) {
 			}
 			times = append(times, time.Time{}, time.Date(-5000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(20000, 1, 1, 0, 0, 0, 5, loc))
 			for _, tm := range times {
-				if got, want := f.otherDay(tm), tm.Before(f.start) || !tm.Before(f.end); got != want {
+				if got, want := f.otherDay(tm), tm.Before(start) || !tm.Before(end); got != want {
 					t.Errorf("%s %v: otherDay(%v) = %v, want %v", zone, d, tm, got, want)
 				}
 			}
