@@ -199,10 +199,14 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 	}
 	var stm stamp
 	var i int
-	hit := memo != nil && memo.p == p && memo.n > 0 && len(line) >= memo.n &&
-		line[:memo.n] == string(memo.buf[:memo.n]) && (memo.anyRef || ref == memo.ref)
-	if !hit && memo != nil && memo.dayOK {
-		hit = p.sameDay(memo, line, ref)
+	hit := false
+	if memo != nil && memo.p == p && (memo.anyRef || ref == memo.ref) {
+		// The memo holds a conversion this call would make: its stamp, or
+		// (sameDay) its date.
+		hit = memo.n > 0 && len(line) >= memo.n && line[:memo.n] == string(memo.buf[:memo.n])
+		if !hit && memo.dayOK {
+			hit = p.sameDay(memo, line)
+		}
 	}
 	if hit {
 		i = memo.n
@@ -318,12 +322,15 @@ func (p *Parser) remember(memo *stampMemo, line string, n int, stm *stamp, ref t
 		// it and even its last second, in the zone furthest west (UTC-12;
 		// 15h leave room for historical offsets), is before ref+24h.
 		y = p.firstYear(stm.month, stm.day, ref.Unix())
-		if stm.day > daysIn(stm.month, y) ||
-			daysFromCivil(y, stm.month, stm.day)*86400+86400+15*3600 > ref.Unix()+86400 {
+		if stm.day > daysIn(stm.month, y) {
 			return
 		}
 	}
-	memo.dayLocal = daysFromCivil(y, stm.month, stm.day) * 86400
+	day := daysFromCivil(y, stm.month, stm.day) * 86400
+	if p.year == 0 && day+86400+15*3600 > ref.Unix()+86400 {
+		return
+	}
+	memo.dayLocal = day
 	memo.dayWord = load8(line, 0) & dayMask
 	memo.dayOK = true
 }
@@ -333,15 +340,15 @@ const dayMask = 1<<56 - 1
 
 // sameDay converts line's stamp from memo when it is a classic stamp of
 // memo's date (its first 7 bytes, "Mmm dd ", equal memo's) with another
-// clock, memo.dayOK is set, and memo was made by p with ref (or does not
-// depend on ref). It then stores the stamp and its time in memo and
+// clock and memo.dayOK is set; the caller has checked that memo was made
+// by p with the reference time at hand (or does not depend on it). It
+// then stores the stamp and its time in memo and
 // reports true. The time is Parser.time's: the date, so the year, is
 // memo's, and the instant is computed as localTime computes it in the zone
 // period it has cached; outside that period it reports false, and the
 // stamp is converted as usual.
-func (p *Parser) sameDay(memo *stampMemo, line string, ref time.Time) bool {
-	if memo.p != p || !(memo.anyRef || ref == memo.ref) || len(line) < 16 || line[15] != ' ' ||
-		load8(line, 0)&dayMask != memo.dayWord {
+func (p *Parser) sameDay(memo *stampMemo, line string) bool {
+	if len(line) < 16 || line[15] != ' ' || load8(line, 0)&dayMask != memo.dayWord {
 		return false
 	}
 	// A clock that clock's word path does not take (clockBytes would
