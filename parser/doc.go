@@ -4,9 +4,9 @@
 // input. There are two entry points, both methods of an immutable *Parser and
 // therefore safe for concurrent use:
 //
-//   - (*Parser).ParseLine: one raw syslog line as written to a file
-//     (classic "Jul  3 06:36:47 host tag: msg", RFC 3339 or journalctl
-//     short-iso headers), for Fluent Bit's tail input and the CLI.
+//   - (*Parser).ParseLine: one raw syslog line as written to a file or
+//     printed by journalctl (see Timestamps below), for Fluent Bit's tail
+//     input and the CLI.
 //     ParseLineState is the same with a per-goroutine State: a memo of the
 //     last converted timestamp (runs of lines share a second; a stamp of
 //     the same date with another clock is converted from the date), an
@@ -37,11 +37,52 @@
 // Users are logged unescaped: the user is everything between "user=" and
 // the rightmost ", ip=[", kept byte for byte (spaces, commas, case).
 //
-// Time: classic stamps are read in Options.Location with the year from
-// Options.Year or InferYear(ref). RFC 3339 stamps keep their written offset
-// (shared, preallocated zones for multiples of 15 minutes; other offsets are
-// returned in UTC, the same instant). The vendor (Plesk) epoch prefix is
-// skipped; Event.Time always comes from the syslog header.
+// Timestamps: a line starts with one of these, then one space, the host
+// (optional) and the tag:
+//
+//	classic (BSD syslog)            Jul  3 06:36:47 (or Jul 3)
+//	RFC 3339 (rsyslog's file format) 2026-07-03T06:36:47.123456+02:00 (Z, ±hh:mm, ±hhmm)
+//	journalctl -o short             Jul 03 06:36:47
+//	journalctl -o short-precise     Jul 03 06:36:47.123456
+//	journalctl -o short-iso         2026-07-03T06:36:47+0200
+//	journalctl -o short-iso-precise 2026-07-03T06:36:47.123456+0200
+//	journalctl -o short-full        Fri 2026-07-03 06:36:47 CEST
+//	journalctl -o short-unix        1783060607.123456
+//
+// short is a classic stamp with a zero-padded day, short-iso(-precise) an
+// RFC 3339 one. Month and weekday names must be English (run journalctl
+// with LC_ALL=C if its locale names the months otherwise). A fraction of a
+// second has 1 to 9 digits and sets Event.Precision: time.Second without
+// one, time.Millisecond for up to 3 digits, time.Microsecond for up to 6
+// (journalctl's), time.Nanosecond beyond. journalctl's lines between
+// entries ("-- Boot ... --", "-- No entries --") are Skip without an
+// error. short-monotonic and short-delta ("[ 1234.567890] host ...") carry
+// no wall time and are not supported: like any line without a timestamp
+// above, they are Skip with a *SyntaxError (garbled), and so are cat and
+// verbose. with-unit has short-full's stamp but tags lines with unit
+// names, which match only when configured as identifiers. export and json
+// are structured records (ParseMessage), not lines.
+//
+// Time: classic stamps (short and short-precise included) are read in
+// Options.Location with the year from Options.Year or InferYear(ref). RFC
+// 3339 stamps keep their written offset (shared, preallocated zones for
+// multiples of 15 minutes; other offsets are returned in UTC, the same
+// instant). short-unix stamps are Unix seconds (exactly ten digits, as
+// journalctl prints every time from 2001 to 2286), the instant shown in
+// Options.Location. short-full stamps: "UTC" and "GMT" mean UTC and a
+// numeric zone ("+0530", "+05", "-03", printed for zones without an
+// abbreviation) that offset, as RFC 3339 offsets; an abbreviation (3 to 8
+// letters, "CEST") is not looked up, since abbreviations are ambiguous
+// ("IST", "CST"): the wall time is read in Options.Location, and the
+// abbreviation only picks the instant in the hour repeated when clocks go
+// back (02:30 CEST, then 02:30 CET). An abbreviation that Options.Location
+// does not use at that time (a journal written in another zone) does not
+// drop the line: the wall time is still read in Options.Location, so that
+// is the zone to configure. The weekday must be an English weekday name
+// but is not checked against the date (journalctl always writes the
+// matching one; the date decides). The zone is required: a short-full
+// line without one has no recognisable timestamp. The vendor (Plesk) epoch
+// prefix is skipped; Event.Time always comes from the syslog header.
 //
 // Zero allocations: the strings of an Event (Host, Daemon, User, IP, Port,
 // Keyword) are substrings of the input; they alias it and live as long as it.

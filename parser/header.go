@@ -9,8 +9,10 @@ import (
 type stampKind uint8
 
 const (
-	stampClassic stampKind = iota + 1 // "Jul  3 06:36:47": no year, no zone
-	stampRFC3339                      // "2024-06-10T09:20:38.412907+02:00"
+	stampClassic stampKind = iota + 1 // "Jul  3 06:36:47", "Jul 03 06:36:47.123456": no year, no zone
+	stampRFC3339                      // "2024-06-10T09:20:38.412907+02:00"; also short-full with UTC, GMT or a numeric zone
+	stampUnix                         // journalctl short-unix "1783060607.123456": Unix seconds in unix
+	stampAbbr                         // journalctl short-full "Fri 2026-07-03 06:36:47 CEST": wall time, zone abbreviation in abbr
 )
 
 // stamp is a lexically scanned timestamp. Scanning only checks the shape and
@@ -28,6 +30,8 @@ type stamp struct {
 	nsec      int
 	offset    int // seconds east of UTC (RFC 3339 only)
 	precision time.Duration
+	unix      int64  // Unix seconds (stampUnix only)
+	abbr      uint64 // zone abbreviation, packed by packAbbr (stampAbbr only)
 }
 
 // monthOf maps a three-letter English month abbreviation to its number,
@@ -121,17 +125,22 @@ func clockBytes(s string, i int, st *stamp) bool {
 // space and returns the index just after that space, or 0 if line does not
 // start with a timestamp this parser knows.
 func scanStamp(line string, st *stamp) int {
-	if len(line) < 16 {
+	if len(line) < minLine {
 		return 0
 	}
 	if isDigit(line[0]) {
-		return scanRFC3339(line, st)
+		if n := scanRFC3339(line, st); n != 0 {
+			return n
+		}
+		return scanUnix(line, st)
 	}
 	// Classic BSD stamp: "Mmm dd hh:mm:ss " with a space-padded day;
-	// "Mmm d hh:mm:ss " (unpadded) is tolerated.
+	// "Mmm d hh:mm:ss " (unpadded) is tolerated, and so is a zero-padded
+	// day (journalctl -o short).
 	month := monthOf(line[0], line[1], line[2])
 	if month == 0 || line[3] != ' ' {
-		return 0
+		// Not a month: journalctl -o short-full starts with a weekday.
+		return scanFull(line, st)
 	}
 	var day, i int
 	switch {
@@ -149,7 +158,8 @@ func scanStamp(line string, st *stamp) int {
 	}
 	i += 9
 	if i >= len(line) || line[i] != ' ' {
-		return 0
+		// journalctl -o short-precise: "Mmm dd hh:mm:ss.ffffff ".
+		return classicFraction(line, i, month, day, st)
 	}
 	st.kind = stampClassic
 	st.month = month
@@ -373,6 +383,9 @@ func (p *Parser) time(st *stamp, ref time.Time) (time.Time, bool) {
 		secs := daysFromCivil(st.year, st.month, st.day)*86400 +
 			int64(st.hour*3600+st.min*60+st.sec) - int64(st.offset)
 		return time.Unix(secs, int64(st.nsec)).In(zoneFor(st.offset)), true
+	}
+	if st.kind != stampClassic {
+		return p.journalTime(st), true
 	}
 	clock := int64(st.hour*3600 + st.min*60 + st.sec)
 	if p.year != 0 {

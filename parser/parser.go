@@ -181,6 +181,9 @@ type stampMemo struct {
 	dayWord  uint64 // the stamp's first 7 bytes ("Mmm dd "), as load8 reads them
 }
 
+// minLine is the length below which scanStamp finds no timestamp.
+const minLine = 16
+
 // maxStampLen bounds the stamps the memo keeps: the longest RFC 3339
 // form, "2024-06-10T09:20:38.123456789+02:00 ", is 36 bytes.
 const maxStampLen = 40
@@ -211,7 +214,7 @@ func (p *Parser) ParseLineState(line string, ref time.Time, ev *Event, st *State
 	if hit {
 		i = memo.n
 	} else if i = scanStamp(line, &stm); i == 0 {
-		if isBlank(line) {
+		if isBlank(line) || journalMarker(line) {
 			return Skip, nil
 		}
 		return Skip, &SyntaxError{Pos: 0, Msg: "no syslog timestamp at the start of the line"}
@@ -303,13 +306,16 @@ func (p *Parser) convert(memo *stampMemo, line string, n int, stm *stamp, ref ti
 
 // remember stores in memo (nil: none) the time t that line's stamp, the
 // first n bytes of line, converted to with ref. A stamp longer than the
-// memo's buffer is not kept.
+// memo's buffer is not kept, nor one shorter than 16 bytes (an unpadded
+// classic day, short-unix without a fraction): scanStamp refuses every
+// line shorter than 16 bytes, so such a stamp does not decide alone
+// whether a line that starts with it has a timestamp.
 func (p *Parser) remember(memo *stampMemo, line string, n int, stm *stamp, ref time.Time, t time.Time) {
-	if memo == nil || n > maxStampLen {
+	if memo == nil || n > maxStampLen || n < minLine {
 		return
 	}
 	memo.p, memo.n = p, copy(memo.buf[:], line[:n])
-	memo.anyRef = stm.kind == stampRFC3339 || p.year != 0
+	memo.anyRef = stm.kind != stampClassic || p.year != 0
 	memo.ref, memo.t, memo.prec = ref, t, stm.precision
 	memo.dayOK = false
 	if stm.kind != stampClassic || n != 16 {
