@@ -41,15 +41,18 @@ func runBackfill(ctx context.Context, args []string, e env) error {
 	verbose := fs.Bool("verbose", false, "log at info and debug level too (per-batch details, skipped lines)")
 	noProgress := fs.Bool("no-progress", false, "no progress bar even on a terminal")
 	year := fs.Int("year", 0, "year of year-less (classic syslog) stamps (default: inferred from each file's modification time)")
+	jf := addJournalFlags(fs, true)
 	cf := newConfigFlags(fs, backfillKeys, keyUsage)
 	// The plugin logs statistics every minute; a CLI run prints its summary
 	// at the end instead.
 	cf.defaults[flush.KeyStatsInterval] = "0"
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: courier-traffic backfill [flags] FILE...\n"+
-			"Writes the sessions of log files (gzip included; - is standard input) into InfluxDB through the\n"+
-			"plugin's own code: same points, same dedup, so back-filled and live data never double-count.\n"+
-			"Re-running over the same files changes nothing.\n\nFlags:\n")
+			"       courier-traffic backfill --journal [--journal-dir DIR | --journal-file FILE...] [--since T] [--until T] [flags]\n"+
+			"Writes the sessions of log files (gzip included; - is standard input), or of the systemd journal's\n"+
+			"Courier records with --journal (runs journalctl), into InfluxDB through the plugin's own code:\n"+
+			"same points, same dedup, so back-filled and live data never double-count.\n"+
+			"Re-running over the same input changes nothing.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	files, err := parseInterspersed(fs, args)
@@ -59,12 +62,29 @@ func runBackfill(ctx context.Context, args []string, e env) error {
 		}
 		return errUsageShown
 	}
-	if len(files) == 0 {
-		return usageError(errors.New("no files: give the logs to back-fill (mail.log.*, gzip included; - for stdin)"))
+	if err := jf.check(files); err != nil {
+		return err
+	}
+	if len(files) == 0 && !jf.enabled() {
+		return usageError(errors.New("no files: give the logs to back-fill (mail.log.*, gzip included; - for stdin), or --journal"))
 	}
 	cfg, err := loadConfig(cf, *tz)
 	if err != nil {
 		return err
+	}
+	var jopts report.JournalOptions
+	if jf.enabled() {
+		jopts = jf.options(cfg)
+		loc := cfg.Location
+		if loc == nil {
+			loc = time.Local
+		}
+		if err := jf.journalRange(&jopts, loc, e.now()); err != nil {
+			return err
+		}
+		if err := jf.statInputs(); err != nil {
+			return err
+		}
 	}
 	if *year < 0 || *year > 9999 {
 		return usageError(fmt.Errorf("--year %d: want 1..9999 (0: infer)", *year))
@@ -99,13 +119,18 @@ func runBackfill(ctx context.Context, args []string, e env) error {
 
 	var bar *progressbar.ProgressBar
 	var count func(int)
-	if !*noProgress && e.isTerminal(e.stderr) {
+	// The journal's size is not known beforehand: no bar.
+	if !*noProgress && !jf.enabled() && e.isTerminal(e.stderr) {
 		bar = newBar(e.stderr, totalSize(files))
 		count = func(n int) { _ = bar.Add(n) }
 	}
 
 	b := &backfiller{ctx: ctx, f: f, batchSize: cfg.BatchSize, arena: make([]byte, 0, arenaSize)}
 	b.batch = f.NewBatch()
+	var js report.JournalStats
+	if jf.enabled() {
+		js, err = b.journal(jopts)
+	}
 	for _, name := range files {
 		if err = b.file(name, e, count); err != nil {
 			break
@@ -122,8 +147,12 @@ func runBackfill(ctx context.Context, args []string, e env) error {
 	s := f.Stats()
 	fmt.Fprintf(e.stdout, "backfill: %d lines, %d sessions, %d repeats dropped, %d points written, %s\n",
 		s.Records, s.Traffic, s.Repeats, s.PointsWritten, time.Since(start).Round(time.Millisecond))
+	fmt.Fprint(e.stderr, garbledWarning("backfill", js))
 	if *verbose {
 		fmt.Fprintf(e.stderr, "courier-traffic backfill: stats: %s\n", s)
+		if jf.enabled() {
+			fmt.Fprintf(e.stderr, "courier-traffic backfill: %s\n", js)
+		}
 	}
 	if err != nil {
 		var we *writeError
@@ -193,6 +222,41 @@ func (b *backfiller) file(name string, e env, count func(int)) error {
 		return err
 	}
 	return b.ctx.Err()
+}
+
+// journal adds the journal records of o to batches, as file does with
+// lines: the record's strings are copied into the arena, which the
+// batch's views keep until its Write.
+func (b *backfiller) journal(o report.JournalOptions) (report.JournalStats, error) {
+	st, err := report.ReadJournal(b.ctx, o, func(r *report.JournalRecord) error {
+		need := len(r.Ident) + len(r.Host) + len(r.Message)
+		if len(b.arena)+need > cap(b.arena) && len(b.arena) > 0 {
+			if err := b.write(); err != nil {
+				return err
+			}
+		}
+		ident, host, msg := b.keep(r.Ident), b.keep(r.Host), b.keep(r.Message)
+		b.batch.AddMessage(ident, host, r.Time, report.JournalPrecision, msg)
+		if b.batch.Len() >= b.batchSize {
+			return b.write()
+		}
+		return nil
+	})
+	if err != nil {
+		return st, journalError(err)
+	}
+	return st, b.ctx.Err()
+}
+
+// keep copies s into the arena and returns the copy. The arena grows only
+// for a record longer than it; earlier views keep the old array alive.
+func (b *backfiller) keep(s string) string {
+	if s == "" {
+		return ""
+	}
+	off := len(b.arena)
+	b.arena = append(b.arena, s...)
+	return unsafe.String(unsafe.SliceData(b.arena[off:]), len(s))
 }
 
 // write writes the current batch and starts the next one.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/courier-traffic/courier-traffic/flush"
 	"github.com/courier-traffic/courier-traffic/report"
@@ -54,6 +55,7 @@ type reportFlags struct {
 	top, year                                  int
 	verbose                                    bool
 	cfg                                        *configFlags
+	journal                                    *journalFlags
 }
 
 func newReportFlags(e env) (*flag.FlagSet, *reportFlags) {
@@ -68,12 +70,15 @@ func newReportFlags(e env) (*flag.FlagSet, *reportFlags) {
 	fs.IntVar(&f.top, "top", 0, "print at most N rows (0: all); the total row still covers every user")
 	fs.IntVar(&f.year, "year", 0, "year of year-less (classic syslog) stamps and of a Mon D --date (default: inferred from each file's modification time)")
 	fs.StringVar(&f.tz, "tz", "", "short for --time-zone")
+	f.journal = addJournalFlags(fs, false)
 	fs.BoolVar(&f.verbose, "verbose", false, "print what was read and skipped to stderr")
 	f.cfg = newConfigFlags(fs, reportKeys, keyUsage)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: courier-traffic report [flags] [FILE...]\n"+
+			"       courier-traffic report --journal [--journal-dir DIR | --journal-file FILE...] [flags]\n"+
 			"Prints the classic per-user traffic report of one day from log files (default %s;\n"+
-			"gzip files are read as such; - is standard input), or from InfluxDB with --influx-url.\n\nFlags:\n", defaultLog)
+			"gzip files are read as such; - is standard input), from the systemd journal with --journal\n"+
+			"(Debian 12+ without rsyslog; runs journalctl), or from InfluxDB with --influx-url.\n\nFlags:\n", defaultLog)
 		fs.PrintDefaults()
 	}
 	return fs, f
@@ -133,14 +138,42 @@ func runReport(ctx context.Context, args []string, e env) error {
 		return usageError(fmt.Errorf("--date: %w", err))
 	}
 
+	if err := f.journal.check(files); err != nil {
+		return err
+	}
+
 	var users map[string]report.Sums
 	if f.cfg.isSet(flush.KeyInfluxURL) {
 		if len(files) > 0 {
 			return usageError(errors.New("--influx-url reads from InfluxDB: give no files"))
 		}
+		if f.journal.enabled() {
+			return usageError(errors.New("--influx-url reads from InfluxDB, --journal from the journal: give one"))
+		}
 		if users, err = report.QueryInflux(ctx, cfg, p.Date, p.Service); err != nil {
 			return err
 		}
+	} else if f.journal.enabled() {
+		if err := f.journal.statInputs(); err != nil {
+			return err
+		}
+		agg, err := report.NewAggregator(cfg, p.Date, p.Service, f.year)
+		if err != nil {
+			return usageError(err)
+		}
+		loc := cfg.Location
+		if loc == nil {
+			loc = time.Local
+		}
+		js, err := readJournalDay(ctx, agg, f.journal.options(cfg), p.Date, loc)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(e.stderr, garbledWarning("report", js))
+		if f.verbose {
+			fmt.Fprintf(e.stderr, "courier-traffic report: %s %s\n", js, agg.Stats())
+		}
+		users = agg.Users()
 	} else {
 		if len(files) == 0 {
 			files = []string{defaultLog}
