@@ -18,7 +18,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.golden from the current parser")
 
 // goldenFamilies are the input files under testdata/golden/.
-var goldenFamilies = []string{"headers", "imap", "pop3", "vendor", "users", "notraffic", "repeats", "hostile"}
+var goldenFamilies = []string{"headers", "journal", "imap", "pop3", "vendor", "users", "notraffic", "repeats", "hostile"}
 
 // goldenRef is the reference time of every golden test: late in 2024, so
 // year-less lines of any month land in 2024.

@@ -252,8 +252,9 @@ func numericZone(z string) (int, bool) {
 // be (time.Date's instant, t below). The abbreviation picks between the
 // two instants of a wall time repeated when the clocks go back: when t's
 // abbreviation is not the stamp's but that of the zone period just
-// before or after t's is, and the wall time exists in that period, that
-// instant is taken ("02:30:00 CEST" and "02:30:00 CET" on the night the
+// before or after t's is, and the wall time read with that period's
+// offset is an instant with that abbreviation and offset, that instant is
+// taken ("02:30:00 CEST" and "02:30:00 CET" on the night the
 // clocks go back in Europe/Berlin are an hour apart). An abbreviation the
 // zone does not use there (the journal was written in another zone than
 // the one configured) does not drop the line: the wall time is read in

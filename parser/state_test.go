@@ -21,6 +21,8 @@ func stateLines(t testing.TB) []string {
 	for _, file := range files {
 		lines = append(lines, readGoldenInput(t, file)...)
 	}
+	// Runs of lines in each journalctl format.
+	lines = append(lines, journalLines(t)...)
 	// Generated lines, each followed by the next one under its stamp:
 	// runs of equal stamps, as a busy log has them.
 	gen := benchLines(3000)
