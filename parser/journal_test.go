@@ -392,3 +392,58 @@ func TestShortFullRepeatedWallTime(t *testing.T) {
 		})
 	}
 }
+
+// FuzzJournalStamp: any instant journalctl can print in short-unix (Unix
+// seconds of ten digits), written in any journalctl format in one of
+// journalZones, reads back as that instant to the format's precision (the
+// year-less formats as time.Date reads their wall time, the year inferred
+// from a reference time an hour later), through ParseLine and through a
+// State that saw the instant a moment before.
+func FuzzJournalStamp(f *testing.F) {
+	for i, d := range journalDays {
+		f.Add(d.Unix(), uint32(123456789), uint8(i), uint8(i))
+	}
+	f.Add(int64(1719981407), uint32(0), uint8(4), uint8(0))
+	f.Add(int64(9999999999), uint32(999999999), uint8(5), uint8(3))
+	f.Add(int64(1000000000), uint32(1), uint8(1), uint8(2))
+	locs := make([]*time.Location, len(journalZones))
+	parsers := make([]*Parser, len(journalZones))
+	for i, z := range journalZones {
+		locs[i] = mustLoad(f, z)
+		p, err := New(Options{Location: locs[i]})
+		if err != nil {
+			f.Fatal(err)
+		}
+		parsers[i] = p
+	}
+	const msg = " mx imapd[9]: LOGOUT, user=u, ip=[::1], port=[2], headers=0, body=5, rcvd=1, sent=9, time=3"
+	f.Fuzz(func(t *testing.T, sec int64, nsec uint32, format, zone uint8) {
+		if sec < 0 {
+			sec = -(sec + 1)
+		}
+		sec = 1_000_000_000 + sec%9_000_000_000 // ten digits
+		k := int(zone) % len(journalZones)
+		p, loc := parsers[k], locs[k]
+		fm := journalFormats[int(format)%len(journalFormats)]
+		prec := journalPrecision(fm)
+		tm := time.Unix(sec, int64(nsec%1_000_000_000)).In(loc)
+		ref := tm.Add(time.Hour)
+		want := tm.Truncate(prec)
+		if fm == "short" || fm == "short-precise" {
+			want = time.Date(tm.Year(), tm.Month(), tm.Day(), tm.Hour(), tm.Minute(), tm.Second(), want.Nanosecond(), loc)
+		}
+		var st State
+		var ev, plain Event
+		before := journalStamp(fm, tm.Add(-time.Duration(nsec%5000)*time.Millisecond)) + msg
+		if _, err := p.ParseLineState(before, ref, &ev, &st); err != nil {
+			t.Fatalf("%q: %v", before, err)
+		}
+		line := journalStamp(fm, tm) + msg
+		res, err := p.ParseLineState(line, ref, &ev, &st)
+		wantRes, wantErr := p.ParseLine(line, ref, &plain)
+		sameParse(t, line, res, err, &ev, wantRes, wantErr, &plain)
+		if res != Traffic || err != nil || !ev.Time.Equal(want) || ev.Precision != prec {
+			t.Fatalf("%q (%s): %v, %v, %v %v; want %v %v", line, journalZones[k], res, err, ev.Time, ev.Precision, want, prec)
+		}
+	})
+}
