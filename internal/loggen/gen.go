@@ -27,7 +27,13 @@ const (
 	fClassicPID
 	fRFC3339
 	fShortISO
+	fRFC5424
+	fForward
+	fExport
 )
+
+// micro reports whether a line style prints microseconds.
+func (f lfmt) micro() bool { return f == fRFC3339 || f >= fRFC5424 }
 
 // Syslog identifiers. The first six are Courier's (courierlogger, one PID
 // per host and daemon); the rest carry their own PID on every line.
@@ -98,8 +104,11 @@ var keywords = [...]string{"LOGOUT", "DISCONNECTED", "TIMEOUT", "NOTICE: Disconn
 // byte-identical.
 type item struct {
 	t      int64 // logged time, µs since the Unix epoch
+	mt     int64 // a reception-stamped copy: its original's time (a Plesk epoch prefix prints it)
 	cat    uint8
-	copy   bool // a repeat-bug copy
+	copy   bool  // a repeat-bug copy
+	twin   bool  // a twin (Options.Twins): spawns no twin of its own
+	force  int16 // > 0: a boundary session, followed by exactly this many copies that cross the next second
 	fm     lfmt
 	msg    uint8
 	kw     uint8
@@ -135,7 +144,19 @@ type tkey struct {
 	user int32 // -1: pre-login
 }
 
-type sinkFunc func(it *item, raw []byte, hdr int) error
+// sinkFunc receives one rendered line: raw is the whole line (an export
+// entry: every field with its newline), raw[lo:hi] its MESSAGE.
+type sinkFunc func(it *item, raw []byte, lo, hi int) error
+
+// idWin is what the distinct-session window knows of one identity: the
+// earliest and latest printed time of its lines (copies included, also
+// copies still queued) and the latest output position of a queued copy.
+type idWin struct{ lo, hi, pos int64 }
+
+type winEnt struct {
+	key uint64
+	exp int64 // the entry may go once the log has passed exp
+}
 
 type gen struct {
 	o       Options
@@ -149,7 +170,20 @@ type gen struct {
 	pre     float64
 	repeats float64
 	markers float64
+	twins   float64
+	recep   bool // CopyReception
 	segW    [24]int
+
+	// The distinct-session window: identities (identity) of the traffic
+	// lines of the last seconds, so that a distinct line never has every
+	// field but the time equal to another line less than 1 s away.
+	win  map[uint64]idWin
+	winQ []winEnt
+	winH int
+
+	boots  []int64  // per host: boot time (µs since the epoch) for __MONOTONIC_TIMESTAMP
+	bootID [][]byte // per host: _BOOT_ID, 32 hex digits
+	lastRT int64    // last __REALTIME_TIMESTAMP written (export): never decreases
 
 	cur  item // the line being written
 	heap []hent
@@ -208,7 +242,8 @@ func newGen(o Options, sink sinkFunc) *gen {
 	g := &gen{
 		o: o, r: newRNG(o.Seed), loc: o.Location, sink: sink,
 		noise: rate(o.NoiseRatio), pop3: rate(o.POP3Share), pre: rate(o.PreLogin),
-		repeats: rate(o.RepeatBursts), markers: rate(o.RsyslogMarkers),
+		repeats: rate(o.RepeatBursts), markers: rate(o.RsyslogMarkers), twins: rate(o.Twins),
+		recep: o.CopyStamps == CopyReception, win: map[uint64]idWin{},
 		ids: newSecSet(), uids: newSecSet(), curSec: math.MinInt64,
 		acc: map[tkey]int32{}, buf: make([]byte, 0, 1024), mbuf: make([]byte, 0, 1024),
 	}
@@ -225,6 +260,22 @@ func newGen(o Options, sink sinkFunc) *gen {
 	g.pids = make([]int32, len(o.Hosts)*int(nCourier))
 	for i := range g.pids {
 		g.pids[i] = int32(g.r.between(300, 32000))
+	}
+	if o.Format == Export {
+		// Hashed, not drawn: the other formats' random stream stays as it was.
+		y, m, d := o.Start.Date()
+		start := time.Date(y, m, d, 0, 0, 0, 0, o.Location).UnixMicro()
+		for h := range o.Hosts {
+			k := mix(mix(0x4b, uint64(o.Seed)), uint64(h))
+			g.boots = append(g.boots, start-int64(86400+k%(20*86400))*usPerSec-int64(k>>40%usPerSec))
+			id := make([]byte, 0, 32)
+			for _, w := range []uint64{mix(k, 1), mix(k, 2)} {
+				for i := 60; i >= 0; i -= 4 {
+					id = append(id, "0123456789abcdef"[w>>uint(i)&15])
+				}
+			}
+			g.bootID = append(g.bootID, id)
+		}
 	}
 	// Largest-remainder rounding: exactly SessionsPerDay slots per day.
 	var wsum float64
@@ -263,6 +314,9 @@ func (g *gen) run() {
 		t1 := time.Date(y, m, d+day+1, 0, 0, 0, 0, g.loc)
 		if t1.Year() > 9999 {
 			break
+		}
+		if g.o.BoundaryBursts {
+			g.boundaries(t0.UnixMicro(), t1.UnixMicro())
 		}
 		g.day(t0.UnixMicro(), t1.UnixMicro())
 		if g.stop {
@@ -305,6 +359,12 @@ func (g *gen) pickFmt() lfmt {
 		return fRFC3339
 	case ShortISO:
 		return fShortISO
+	case RFC5424:
+		return fRFC5424
+	case Forward:
+		return fForward
+	case Export:
+		return fExport
 	case Mixed:
 		return lfmt(g.r.n(4))
 	}
@@ -636,6 +696,55 @@ func (g *gen) preLogin(t int64) {
 	g.schedule(&it)
 }
 
+// boundaries schedules the day's two BoundaryBursts sessions: one ending
+// just before the local midnight that ends the day, one just before a
+// random minute boundary inside it.
+func (g *gen) boundaries(t0, t1 int64) {
+	minutes := (t1 - t0) / (60 * usPerSec) // 1380-1500 on DST days
+	for _, b := range []int64{t1, t0 + (1+g.r.n(minutes-1))*60*usPerSec} {
+		g.boundarySession(b - 1 - g.r.n(9999))
+	}
+}
+
+func (g *gen) boundarySession(end int64) {
+	r := &g.r
+	ui := g.pickUser()
+	u := &g.users[ui]
+	era := g.pickEra()
+	if era == Era30 { // no counters, so no traffic line to repeat
+		era = Era41
+	}
+	pop := r.p(g.pop3)
+	ssl := r.p(0.5)
+	it := item{t: end, cat: catTraffic, msg: mEnd, fm: g.pickFmt(), daemon: daemonFor(era, pop, ssl), era: era,
+		host: g.pickHost(), user: ui, name: -1, port: g.port(), ip: u.ips[r.n(int64(len(u.ips)))],
+		tls: tlsFlag(era, pop, ssl, false), force: int16(100 + r.n(200))}
+	if era == EraPlesk {
+		it.ip = addr{v4: it.ip.v4}
+	}
+	var s sess
+	if pop {
+		s = g.popSess(u, era)
+	} else {
+		s = g.imapSess(u, era, false)
+	}
+	it.kw, it.dur, it.rcvd, it.sent, it.a, it.b = s.kw, s.dur, s.rcvd, s.sent, s.a, s.b
+	g.courier(&it)
+	g.schedule(&it)
+}
+
+// step draws the reception-time gap between two copies of a burst: mostly
+// 1-400 µs, sometimes 1-10 ms, rarely 20-450 ms; never 500 ms or more.
+func (g *gen) step() int64 {
+	switch x := g.r.f(); {
+	case x < 0.95:
+		return 1 + g.r.n(400)
+	case x < 0.995:
+		return 1000 + g.r.n(9000)
+	}
+	return 20_000 + g.r.n(430_001)
+}
+
 func (g *gen) noiseLine(t int64) {
 	r := &g.r
 	era := g.pickEra()
@@ -705,7 +814,7 @@ func (g *gen) drain(bound int64) {
 	}
 }
 
-// hasPort reports whether the line prints port=[...] (courier-log-formats.md §4).
+// hasPort reports whether the line prints port=[...] (docs/courier-log-formats.md: the session-end layouts per era).
 func hasPort(it *item) bool {
 	switch it.era {
 	case Era509, Era60:
@@ -716,13 +825,13 @@ func hasPort(it *item) bool {
 	return false
 }
 
-// identity hashes what the dedup identity of DESIGN.md §3 sees of a traffic
-// line, minus the fields it may or may not include (event, headers/body,
-// time=, TLS): equal printed identities give equal keys, so a key that is
-// unique in its second proves the line is not a repeat of another session.
-func (g *gen) identity(it *item, sec int64) uint64 {
-	h := mix(0x1d, uint64(sec))
-	h = mix(h, uint64(it.host)<<8|uint64(it.daemon))
+// identity hashes part of what a consumer's repeat identity sees of a
+// traffic line (every field but the time): host, daemon, user, ip, port
+// when printed, rcvd and sent. Lines whose identities differ differ in
+// a field, so a key that has no other line within a second proves the line
+// is not a repeat of another session, whatever else the identity includes.
+func (g *gen) identity(it *item) uint64 {
+	h := mix(0x1d, uint64(it.host)<<8|uint64(it.daemon))
 	h = mix(h, uint64(int64(it.user)))
 	if it.era == EraPlesk {
 		h = mix(h, uint64(it.ip.v4))
@@ -744,25 +853,42 @@ func (g *gen) emit(it *item) {
 		g.uids.reset()
 	}
 	traffic := it.cat == catTraffic || it.cat == catPre
+	var key uint64
 	if traffic && !it.copy {
-		// Distinct sessions must never look like repeats: re-draw sent.
-		k := g.identity(it, sec)
-		for g.ids.has(k) {
+		// Distinct sessions must never look like repeats: re-draw sent
+		// while the identity has a line less than a second away (in
+		// printed time) or a copy still to come.
+		g.expire(it.t)
+		pt := it.t
+		if !it.fm.micro() {
+			pt = sec * usPerSec
+		}
+		key = g.identity(it)
+		for {
+			w, ok := g.win[key]
+			if !ok || (pt <= w.lo-usPerSec || pt >= w.hi+usPerSec) && it.t > w.pos {
+				break
+			}
 			it.sent += 1 + g.r.n(97)
-			k = g.identity(it, sec)
+			key = g.identity(it)
 			g.redraws++
 		}
-		g.ids.add(k)
+		g.note(key, pt, it.t)
 	}
 	b := g.appendHeader(g.buf[:0], it)
-	hdr := len(b)
+	lo := len(b)
 	b = g.appendMsg(b, it)
+	hi := len(b)
+	if it.fm == fExport {
+		b = frameExport(b, lo, &g.mbuf)
+		lo, hi = len(b)-1-(hi-lo), len(b)-1
+	}
 	g.buf = b
 	if !traffic {
 		h := mix(0x2e, uint64(sec))
 		// Without the PID: two cron runs in one second would read as one.
 		h = mix(h, uint64(it.host)<<8|uint64(it.daemon))
-		m := b[hdr:]
+		m := b[lo:hi]
 		if it.era == EraPlesk && len(m) > 0 && m[0] >= '0' && m[0] <= '9' {
 			// The epoch prefix is not part of the identity a consumer sees.
 			for len(m) > 0 && m[0] != ' ' {
@@ -775,7 +901,7 @@ func (g *gen) emit(it *item) {
 		}
 		g.ids.add(h)
 	}
-	if !g.out(it, b, hdr) {
+	if !g.out(it, b, lo, hi) {
 		return
 	}
 	switch {
@@ -813,30 +939,18 @@ func (g *gen) emit(it *item) {
 		return
 	}
 	switch {
-	case traffic && g.r.p(g.repeats):
-		k := 1 + g.r.n(20)
-		if g.r.p(0.5) { // adjacent, like the uniq-able case
-			for j := int64(0); j < k; j++ {
-				if !g.out(it, b, hdr) {
-					return
-				}
-				g.t.RepeatLines++
-			}
+	case traffic && (it.force > 0 || g.r.p(g.repeats)):
+		if !g.burst(it, b, lo, hi, key) {
 			return
-		}
-		c := *it
-		c.copy = true
-		for j := int64(0); j < k; j++ {
-			g.push(&c, it.t+g.r.n(repeatSpread+1))
 		}
 	case (traffic || it.msg == mLoginFailed) && g.r.p(g.markers):
 		n := 1 + g.r.n(20)
-		m := append(g.mbuf[:0], b[:hdr]...)
+		m := append(g.mbuf[:0], b[:lo]...)
 		if g.r.p(0.5) {
 			m = append(m, "message repeated "...)
 			m = appendInt(m, n)
 			m = append(m, " times: [ "...)
-			m = append(m, b[hdr:]...)
+			m = append(m, b[lo:hi]...)
 			m = append(m, ']')
 		} else {
 			m = append(m, "last message repeated "...)
@@ -844,7 +958,7 @@ func (g *gen) emit(it *item) {
 			m = append(m, " times"...)
 		}
 		g.mbuf = m
-		if !g.out(it, m, hdr) {
+		if !g.out(it, m, lo, len(m)) {
 			return
 		}
 		if traffic {
@@ -854,15 +968,115 @@ func (g *gen) emit(it *item) {
 			g.t.NoiseLines++
 		}
 	}
+	if it.cat == catTraffic && !it.twin && g.r.p(g.twins) {
+		// A twin: every field but the time equal, a second or more after
+		// the last line of this identity (copies included), so that a
+		// consumer's repeat window cannot reach it.
+		w := g.win[key]
+		tw := *it
+		tw.twin, tw.force = true, 0
+		tw.t = max(w.hi, w.pos) + usPerSec + 1 + g.r.n(3*usPerSec)
+		g.schedule(&tw)
+	}
+}
+
+// burst writes or queues the copies of the repeat bug after the line b
+// (its identity key); false when writing stopped.
+func (g *gen) burst(it *item, b []byte, lo, hi int, key uint64) bool {
+	k := int64(it.force)
+	if k == 0 {
+		k = 1 + g.r.n(20)
+	}
+	c := *it
+	c.copy, c.force = true, 0
+	if g.recep {
+		// Each copy gets its own reception stamp; some bursts are made to
+		// cross the next second (all boundary bursts do).
+		c.mt = it.t
+		next := (floorDiv(it.t, usPerSec) + 1) * usPerSec
+		cross := int64(-1)
+		if next-it.t <= 450_000 && (it.force > 0 || g.r.p(0.2)) {
+			cross = g.r.n(k)
+		}
+		t := it.t
+		for j := int64(0); j < k; j++ {
+			if j == cross && t < next {
+				t = next + g.r.n(400)
+			} else {
+				t += g.step()
+			}
+			c.t = t
+			g.push(&c, t)
+		}
+		g.extend(key, t, t)
+		return true
+	}
+	if g.r.p(0.5) { // adjacent, like the uniq-able case
+		for j := int64(0); j < k; j++ {
+			if !g.out(it, b, lo, hi) {
+				return false
+			}
+			g.t.RepeatLines++
+		}
+		return true
+	}
+	var last int64
+	for j := int64(0); j < k; j++ {
+		pos := it.t + g.r.n(repeatSpread+1)
+		last = max(last, pos)
+		g.push(&c, pos)
+	}
+	g.extend(key, it.t, last)
+	return true
+}
+
+// note records a distinct traffic line of identity key at printed time pt
+// and position t in the window.
+func (g *gen) note(key uint64, pt, t int64) {
+	w, ok := g.win[key]
+	if !ok {
+		w = idWin{lo: pt, hi: pt, pos: t}
+	} else {
+		w = idWin{lo: min(w.lo, pt), hi: max(w.hi, pt), pos: max(w.pos, t)}
+	}
+	g.win[key] = w
+	g.winQ = append(g.winQ, winEnt{key: key, exp: max(w.hi, w.pos) + 2*usPerSec})
+}
+
+// extend widens key's window entry by copies up to time hi and position pos.
+func (g *gen) extend(key uint64, hi, pos int64) {
+	w, ok := g.win[key]
+	if !ok {
+		return
+	}
+	w.hi, w.pos = max(w.hi, hi), max(w.pos, pos)
+	g.win[key] = w
+	g.winQ = append(g.winQ, winEnt{key: key, exp: max(w.hi, w.pos) + 2*usPerSec})
+}
+
+// expire forgets the identities whose lines all lie more than two seconds
+// before t (lines come in time order, so none of them can collide again).
+func (g *gen) expire(t int64) {
+	for g.winH < len(g.winQ) && g.winQ[g.winH].exp < t {
+		e := g.winQ[g.winH]
+		g.winH++
+		if w, ok := g.win[e.key]; ok && max(w.hi, w.pos)+2*usPerSec <= e.exp {
+			delete(g.win, e.key)
+		}
+	}
+	if g.winH > 1024 && 2*g.winH > len(g.winQ) {
+		n := copy(g.winQ, g.winQ[g.winH:])
+		g.winQ, g.winH = g.winQ[:n], 0
+	}
 }
 
 // out hands one line to the sink and counts it; false when nothing was
 // written (stopped, or the sink failed).
-func (g *gen) out(it *item, b []byte, hdr int) bool {
+func (g *gen) out(it *item, b []byte, lo, hi int) bool {
 	if g.stop {
 		return false
 	}
-	if err := g.sink(it, b, hdr); err != nil {
+	if err := g.sink(it, b, lo, hi); err != nil {
 		g.err, g.stop = err, true
 		return false
 	}

@@ -147,7 +147,7 @@ func TestFormatsAppear(t *testing.T) {
 }
 
 func TestErasAppear(t *testing.T) {
-	// The authenticated session-end shapes per era (courier-log-formats.md §4).
+	// The authenticated session-end shapes per era (docs/courier-log-formats.md).
 	const user = `, user=.*, ip=\[`
 	v6 := `(?:::ffff:\d+\.\d+\.\d+\.\d+|::1|2001:db8:[0-9a-f:]+)`
 	kw := `^(?:LOGOUT|DISCONNECTED|TIMEOUT|NOTICE: Disconnected during shutdown by signal|I/O error disconnect)`
@@ -244,7 +244,7 @@ func TestMidnightAndDST(t *testing.T) {
 			loginRE := regexp.MustCompile(`^LOGIN, user=(.*), ip=`)
 			for _, l := range lines {
 				offsets[l.Raw[26:32]] = true
-				p := parseHeader(t, l.Raw, start)
+				p := parseHeader(t, l.Raw, start, loc)
 				if m := loginRE.FindStringSubmatch(l.Message); m != nil {
 					logins[m[1]] = p.day
 				} else if m := trafficRE.FindStringSubmatch(l.Message); m != nil && m[1] != "" && logins[m[1]] != "" && logins[m[1]] < p.day {
@@ -289,7 +289,7 @@ func TestNoAccidentalIdenticalLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := newGen(ro, func(*item, []byte, int) error { return nil })
+	g := newGen(ro, func(*item, []byte, int, int) error { return nil })
 	g.run()
 	if g.redraws == 0 {
 		t.Fatal("no counters were re-drawn: the stress setting tests nothing")

@@ -1,6 +1,7 @@
 package loggen
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -24,9 +25,37 @@ const (
 	// Mixed picks, per line, one of Classic, Classic with "[pid]" (rsyslog
 	// imjournal), RFC3339 and ShortISO.
 	Mixed
+	// RFC5424 is a syslog message as rsyslog forwards it with
+	// RSYSLOG_SyslogProtocol23Format, newline-framed for Fluent Bit's
+	// syslog input over TCP: "<22>1 2026-07-03T06:36:47.100001+02:00 host
+	// imapd - - - LOGOUT, ...". PRI is facility*8+6 (info) with facility
+	// mail (2), cron (9) for CRON and authpriv (10) for sshd; PROCID is "-"
+	// for Courier's lines (courierlogger opens syslog without LOG_PID) and
+	// the PID for programs that log their own; MSGID and STRUCTURED-DATA
+	// are "-".
+	RFC5424
+	// Forward is rsyslog's RSYSLOG_ForwardFormat, newline-framed:
+	// "<22>2026-07-03T06:36:47.100001+02:00 host imapd: LOGOUT, ..." (PRI
+	// and tag as for RFC5424; "[pid]" only where the program logs it).
+	Forward
+	// Export is the journal export format (`journalctl -o export`, what
+	// `systemd-journal-remote -` reads): one entry per Line, each field
+	// "NAME=value\n" (or the length-prefixed binary form for a value with
+	// a newline), MESSAGE last; WriteLog adds the blank line that ends an
+	// entry. Fields: __REALTIME_TIMESTAMP, __MONOTONIC_TIMESTAMP, _BOOT_ID
+	// (one per host), _TRANSPORT=syslog, PRIORITY, SYSLOG_FACILITY,
+	// SYSLOG_IDENTIFIER, SYSLOG_PID (programs that log their own PID only),
+	// _PID, _COMM, _HOSTNAME, _SOURCE_REALTIME_TIMESTAMP (the logged time,
+	// Line.Time), MESSAGE. No __CURSOR: journal-remote does not need one.
+	Export
 )
 
-var formatNames = [...]string{Classic: "classic", RFC3339: "rfc3339", ShortISO: "shortiso", Mixed: "mixed"}
+var formatNames = [...]string{Classic: "classic", RFC3339: "rfc3339", ShortISO: "shortiso", Mixed: "mixed",
+	RFC5424: "rfc5424", Forward: "forward", Export: "export"}
+
+// Micro reports whether f prints microseconds on every line (RFC3339,
+// RFC5424, Forward, Export): the formats that can carry reception stamps.
+func (f Format) Micro() bool { return f == RFC3339 || f == RFC5424 || f == Forward || f == Export }
 
 // String returns the name accepted by ParseFormat.
 func (f Format) String() string {
@@ -36,18 +65,64 @@ func (f Format) String() string {
 	return fmt.Sprintf("Format(%d)", int(f))
 }
 
-// ParseFormat parses "classic", "rfc3339", "shortiso" or "mixed" (case-insensitive).
+// ParseFormat parses "classic", "rfc3339", "shortiso", "mixed", "rfc5424",
+// "forward" or "export" (case-insensitive).
 func ParseFormat(s string) (Format, error) {
 	for i, n := range formatNames {
 		if strings.EqualFold(strings.TrimSpace(s), n) {
 			return Format(i), nil
 		}
 	}
-	return 0, fmt.Errorf("loggen: format %q: want one of classic, rfc3339, shortiso, mixed", s)
+	return 0, fmt.Errorf("loggen: format %q: want one of classic, rfc3339, shortiso, mixed, rfc5424, forward, export", s)
+}
+
+// CopyStamps says which time the copies of a repeat burst carry.
+type CopyStamps int
+
+const (
+	// CopyAuto, the zero value, is CopyOriginal for Classic, RFC3339,
+	// ShortISO and Mixed (the output of earlier versions) and CopyReception
+	// for RFC5424, Forward and Export (rsyslog forwarding and journald stamp
+	// every message they receive).
+	CopyAuto CopyStamps = iota
+	// CopyOriginal: every copy is byte-identical to its original, timestamp
+	// included, and trails it by up to three seconds of log.
+	CopyOriginal
+	// CopyReception: every copy has its own reception stamp, later than the
+	// copy before it by 1-400 µs, sometimes a few ms, rarely up to 450 ms
+	// (never 500 ms or more); about a fifth of the bursts whose original lies
+	// within 450 ms of the next second are made to cross it. The message is
+	// byte-identical (a Plesk epoch prefix keeps the original's time). The
+	// whole log is then in time order. Needs a Micro format.
+	CopyReception
+)
+
+var copyNames = [...]string{CopyAuto: "auto", CopyOriginal: "original", CopyReception: "reception"}
+
+// String returns the name accepted by ParseCopyStamps.
+func (c CopyStamps) String() string {
+	if c >= 0 && int(c) < len(copyNames) {
+		return copyNames[c]
+	}
+	return fmt.Sprintf("CopyStamps(%d)", int(c))
+}
+
+// ParseCopyStamps parses "auto" (or ""), "original" or "reception" (case-insensitive).
+func ParseCopyStamps(s string) (CopyStamps, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return CopyAuto, nil
+	}
+	for i, n := range copyNames {
+		if strings.EqualFold(t, n) {
+			return CopyStamps(i), nil
+		}
+	}
+	return 0, fmt.Errorf("loggen: copy stamps %q: want one of auto, original, reception", s)
 }
 
 // Era is a courier-imap release range with its own session-end field layout
-// (courier-log-formats.md section 4). The zero value is not an era.
+// (docs/courier-log-formats.md). The zero value is not an era.
 type Era int
 
 const (
@@ -172,6 +247,24 @@ type Options struct {
 	// MaxLines, when > 0, makes generation run day after day (Days is then
 	// ignored) and stop after exactly MaxLines lines.
 	MaxLines int64
+	// CopyStamps is the time the repeat copies carry (default CopyAuto:
+	// by Format). CopyReception needs a Micro format; Export needs it.
+	CopyStamps CopyStamps
+	// BoundaryBursts adds, on every local day, two authenticated sessions
+	// whose session end lies 1-9999 µs before a boundary, each followed by
+	// a burst of 100-299 reception-stamped copies that crosses it: one
+	// before the local midnight that ends the day (so the burst crosses
+	// minute, hour and day), one before a random minute boundary of the
+	// day. They come on top of SessionsPerDay and have no LOGIN line.
+	// Needs CopyReception.
+	BoundaryBursts bool
+	// Twins is the probability, per authenticated session end, of a twin:
+	// a later, distinct session whose line equals it in every field but the
+	// time (host, daemon, keyword, user, ip, port, every counter, TLS flag),
+	// 1-4 s after the original's last copy, as when a webmail page view or a
+	// port-less era repeats the same dialogue a few seconds apart. A twin
+	// is counted as a session of its own (default 0: none).
+	Twins float64
 }
 
 // Defaults used for zero fields.
@@ -239,8 +332,23 @@ func (o Options) Resolved() (Options, error) {
 	if o.SessionsPerDay < 1 || o.SessionsPerDay > 100_000_000 {
 		return o, fmt.Errorf("loggen: Options.SessionsPerDay = %d: must be 1-100000000", o.SessionsPerDay)
 	}
-	if o.Format < Classic || o.Format > Mixed {
+	if o.Format < Classic || o.Format > Export {
 		return o, fmt.Errorf("loggen: Options.Format = %d: unknown format", int(o.Format))
+	}
+	switch {
+	case o.CopyStamps < CopyAuto || o.CopyStamps > CopyReception:
+		return o, fmt.Errorf("loggen: Options.CopyStamps = %d: unknown", int(o.CopyStamps))
+	case o.CopyStamps == CopyAuto && (o.Format == RFC5424 || o.Format == Forward || o.Format == Export):
+		o.CopyStamps = CopyReception
+	case o.CopyStamps == CopyAuto:
+		o.CopyStamps = CopyOriginal
+	case o.CopyStamps == CopyReception && !o.Format.Micro():
+		return o, fmt.Errorf("loggen: Options.CopyStamps = reception: format %v prints no microseconds (want rfc3339, rfc5424, forward or export)", o.Format)
+	case o.CopyStamps == CopyOriginal && o.Format == Export:
+		return o, errors.New("loggen: Options.CopyStamps = original: the journal stamps every entry with its reception time (export needs reception)")
+	}
+	if o.BoundaryBursts && o.CopyStamps != CopyReception {
+		return o, fmt.Errorf("loggen: Options.BoundaryBursts: needs CopyStamps reception (have %v with format %v)", o.CopyStamps, o.Format)
 	}
 	if len(o.Eras) == 0 {
 		o.Eras = []Era{Era509}
@@ -263,6 +371,7 @@ func (o Options) Resolved() (Options, error) {
 		{"PreLogin", &o.PreLogin, DefaultPreLogin, 1},
 		{"RepeatBursts", &o.RepeatBursts, DefaultRepeatBursts, 1},
 		{"RsyslogMarkers", &o.RsyslogMarkers, 0, 1},
+		{"Twins", &o.Twins, 0, 1},
 	}
 	for _, r := range rates {
 		if math.IsNaN(*r.p) || math.IsInf(*r.p, 0) {
@@ -274,6 +383,9 @@ func (o Options) Resolved() (Options, error) {
 		if *r.p > r.max {
 			return o, fmt.Errorf("loggen: Options.%s = %v: must be at most %v", r.name, *r.p, r.max)
 		}
+	}
+	if o.Format == Export && o.RsyslogMarkers > 0 {
+		return o, errors.New("loggen: Options.RsyslogMarkers: the journal has no rsyslog repeat markers (format export)")
 	}
 	if o.BigUsers == 0 {
 		o.BigUsers = DefaultBigUsers
@@ -301,5 +413,6 @@ func rate(p float64) float64 {
 // to size SessionsPerDay for a wanted line count.
 func (o Options) EstimatedLinesPerSession() float64 {
 	rb := rate(o.RepeatBursts)
-	return 1 + rate(o.NoiseRatio) + rate(o.PreLogin)*(1+rb*10.5) + rb*10.5 + (1-rb)*rate(o.RsyslogMarkers)
+	tw := rate(o.Twins)
+	return 1 + rate(o.NoiseRatio) + rate(o.PreLogin)*(1+rb*10.5) + (1+tw)*rb*10.5 + tw + (1-rb)*rate(o.RsyslogMarkers)
 }

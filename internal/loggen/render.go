@@ -1,6 +1,8 @@
 package loggen
 
 import (
+	"bytes"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"time"
@@ -69,18 +71,73 @@ func (c *tsCache) get(sec int64, loc *time.Location) *tsCache {
 
 func appendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
 
+// msgTime is the time a Plesk epoch prefix prints: a reception-stamped
+// copy repeats its original's message byte for byte.
+func msgTime(it *item) int64 {
+	if it.copy && it.mt != 0 {
+		return it.mt
+	}
+	return it.t
+}
+
+// appendMicro appends "2006-01-02T15:04:05.000000-07:00".
+func appendMicro(b []byte, c *tsCache, t int64) []byte {
+	b = append(b, c.iso[:]...)
+	us := t - c.sec*usPerSec
+	b = append(b, '.')
+	for div := int64(100000); div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	return append(b, c.offC[:]...)
+}
+
+// facility is the syslog facility of a daemon: mail, but cron for CRON and
+// authpriv for sshd.
+func facility(d uint8) int64 {
+	switch d {
+	case dCron:
+		return 9
+	case dSshd:
+		return 10
+	}
+	return 2
+}
+
+// severity of every generated line: info.
+const severity = 6
+
+// comms are the _COMM (process name) of the programs behind the identifiers.
+var comms = [...]string{dSmtpd: "smtpd", dQmgr: "qmgr", dCron: "cron", dSshd: "sshd"}
+
 func (g *gen) appendHeader(b []byte, it *item) []byte {
 	sec := floorDiv(it.t, usPerSec)
 	c := g.tsc.get(sec, g.loc)
 	switch it.fm {
 	case fRFC3339:
-		b = append(b, c.iso[:]...)
-		us := it.t - sec*usPerSec
-		b = append(b, '.')
-		for div := int64(100000); div > 0; div /= 10 {
-			b = append(b, byte('0'+us/div%10))
+		b = appendMicro(b, c, it.t)
+	case fRFC5424:
+		b = append(b, '<')
+		b = appendInt(b, facility(it.daemon)*8+severity)
+		b = append(b, ">1 "...)
+		b = appendMicro(b, c, it.t)
+		b = append(b, ' ')
+		b = append(b, g.o.Hosts[it.host]...)
+		b = append(b, ' ')
+		b = append(b, idents[it.daemon]...)
+		b = append(b, ' ')
+		if it.ownPID {
+			b = appendInt(b, int64(it.pid))
+		} else {
+			b = append(b, '-') // courierlogger logs without LOG_PID
 		}
-		b = append(b, c.offC[:]...)
+		return append(b, " - - "...)
+	case fForward:
+		b = append(b, '<')
+		b = appendInt(b, facility(it.daemon)*8+severity)
+		b = append(b, '>')
+		b = appendMicro(b, c, it.t)
+	case fExport:
+		return g.appendExportHeader(b, it)
 	case fShortISO:
 		b = append(b, c.iso[:]...)
 		b = append(b, c.offN[:]...)
@@ -97,6 +154,64 @@ func (g *gen) appendHeader(b []byte, it *item) []byte {
 		b = append(b, ']')
 	}
 	return append(b, ": "...)
+}
+
+// appendExportHeader appends every field of a journal export entry but
+// MESSAGE, then "MESSAGE=" (frameExport finishes the entry).
+func (g *gen) appendExportHeader(b []byte, it *item) []byte {
+	// journald writes the entry a little after the datagram arrived
+	// (_SOURCE_REALTIME_TIMESTAMP); its own clock never goes back here.
+	rt := it.t + 20 + int64(mix(uint64(it.t), uint64(it.host))%200)
+	rt = max(rt, g.lastRT+1)
+	g.lastRT = rt
+	b = append(b, "__REALTIME_TIMESTAMP="...)
+	b = appendInt(b, rt)
+	b = append(b, "\n__MONOTONIC_TIMESTAMP="...)
+	b = appendInt(b, rt-g.boots[it.host])
+	b = append(b, "\n_BOOT_ID="...)
+	b = append(b, g.bootID[it.host]...)
+	b = append(b, "\n_TRANSPORT=syslog\nPRIORITY="...)
+	b = appendInt(b, severity)
+	b = append(b, "\nSYSLOG_FACILITY="...)
+	b = appendInt(b, facility(it.daemon))
+	b = append(b, "\nSYSLOG_IDENTIFIER="...)
+	b = append(b, idents[it.daemon]...)
+	if it.ownPID {
+		b = append(b, "\nSYSLOG_PID="...)
+		b = appendInt(b, int64(it.pid))
+	}
+	b = append(b, "\n_PID="...)
+	b = appendInt(b, int64(it.pid))
+	b = append(b, "\n_COMM="...)
+	switch {
+	case !it.ownPID:
+		b = append(b, "courierlogger"...)
+	case it.daemon == dImapd: // UW-IMAP
+		b = append(b, "imapd"...)
+	default:
+		b = append(b, comms[it.daemon]...)
+	}
+	b = append(b, "\n_HOSTNAME="...)
+	b = append(b, g.o.Hosts[it.host]...)
+	b = append(b, "\n_SOURCE_REALTIME_TIMESTAMP="...)
+	b = appendInt(b, it.t)
+	return append(b, "\nMESSAGE="...)
+}
+
+// frameExport ends the export entry b, whose MESSAGE value starts at lo:
+// "MESSAGE=value\n", or, for a value with a newline, the binary form
+// "MESSAGE\n" + 64-bit little-endian length + value + "\n" (journal export
+// format). tmp is scratch space.
+func frameExport(b []byte, lo int, tmp *[]byte) []byte {
+	if bytes.IndexByte(b[lo:], '\n') < 0 {
+		return append(b, '\n')
+	}
+	v := append((*tmp)[:0], b[lo:]...)
+	*tmp = v
+	b = append(b[:lo-1], '\n') // "MESSAGE=" -> "MESSAGE\n"
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(v)))
+	b = append(b, v...)
+	return append(b, '\n')
 }
 
 func appendEpoch(b []byte, t int64) []byte {
@@ -134,7 +249,7 @@ func (g *gen) appendMsg(b []byte, it *item) []byte {
 	switch it.msg {
 	case mEnd:
 		if plesk {
-			b = appendEpoch(b, it.t)
+			b = appendEpoch(b, msgTime(it))
 		}
 		b = append(b, keywords[it.kw]...)
 		b = append(b, ", user="...)
@@ -172,7 +287,7 @@ func (g *gen) appendMsg(b []byte, it *item) []byte {
 		return appendTLS(b, it.tls, pop)
 	case mPreLogout:
 		if plesk {
-			b = appendEpoch(b, it.t)
+			b = appendEpoch(b, msgTime(it))
 		}
 		b = append(b, "LOGOUT, "...)
 		b = g.appendIP(b, it)
@@ -184,7 +299,7 @@ func (g *gen) appendMsg(b []byte, it *item) []byte {
 		return g.appendIP(append(b, "LOGOUT, "...), it)
 	case mLogin:
 		if plesk {
-			b = appendEpoch(b, it.t)
+			b = appendEpoch(b, msgTime(it))
 		}
 		b = append(b, "LOGIN, user="...)
 		b = append(b, g.users[it.user].name...)

@@ -129,9 +129,14 @@ func TestRecountCatchesBrokenLogs(t *testing.T) {
 		return append(out, lines[i+1:]...)
 	}
 	tl := lines[traffic]
-	sameSecond := tl
-	sameSecond.Time = tl.Time.Add(123 * time.Microsecond)
-	sameSecond.Raw = strings.Replace(tl.Raw, tl.Time.Format("Jan _2 15:04:05"), tl.Time.Format("2006-01-02T15:04:05")+".000123+00:00", 1)
+	// The same line in another format, dt later.
+	reformat := func(l Line, dt time.Duration) Line {
+		o := l
+		o.Time = l.Time.Add(dt)
+		o.Raw = strings.Replace(l.Raw, l.Time.Format("Jan _2 15:04:05"), o.Time.Format("2006-01-02T15:04:05.000000-07:00"), 1)
+		return o
+	}
+	sameSecond := reformat(lines[noise], 123*time.Microsecond)
 	tests := []struct {
 		name  string
 		lines []Line
@@ -164,5 +169,26 @@ func TestRecountCatchesBrokenLogs(t *testing.T) {
 	c[traffic].Message = strings.Replace(tl.Message, ", rcvd=", ", rcvd=1", 1)
 	if d := cmp.Diff(recountLines(t, c, DefaultStart).truth.Sessions, tr.Sessions); d == "" {
 		t.Fatal("a changed rcvd went unnoticed")
+	}
+	// The repeat window: a copy less than 1 s after the line is a repeat,
+	// one 1 s or more after it a distinct session.
+	for _, tc := range []struct {
+		dt             time.Duration
+		repeat, twin   int64
+		sessionsChange bool
+	}{
+		{999999 * time.Microsecond, 1, 0, false},
+		{time.Second, 0, 1, true},
+		{1500 * time.Millisecond, 0, 1, true},
+	} {
+		t.Run(fmt.Sprint(tc.dt), func(t *testing.T) {
+			rc := recountLines(t, with(traffic, reformat(tl, tc.dt)), DefaultStart)
+			if rc.truth.RepeatLines != tc.repeat || int64(rc.twins) != tc.twin {
+				t.Fatalf("copy %v later: %d repeats, %d twins; want %d, %d", tc.dt, rc.truth.RepeatLines, rc.twins, tc.repeat, tc.twin)
+			}
+			if d := cmp.Diff(rc.truth.Sessions, tr.Sessions); (d != "") != tc.sessionsChange {
+				t.Fatalf("copy %v later: sessions changed %v, want %v", tc.dt, d != "", tc.sessionsChange)
+			}
+		})
 	}
 }
