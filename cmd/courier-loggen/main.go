@@ -46,7 +46,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	days := fs.Int("days", loggen.DefaultDays, "number of local days (with -lines: only used to size -sessions)")
 	users := fs.Int("users", loggen.DefaultUsers, "number of distinct users")
 	fs.IntVar(&c.sessions, "sessions", loggen.DefaultSessionsPerDay, "authenticated sessions starting per day")
-	format := fs.String("format", "classic", "line format: classic, rfc3339, shortiso or mixed (per line)")
+	format := fs.String("format", "classic", "line format: classic, rfc3339, shortiso, mixed (per line), rfc5424, forward (RSYSLOG_ForwardFormat) or export (journal export stream)")
+	copyStamps := fs.String("copy-stamps", "auto", "time on repeat copies: original (byte-identical copies), reception (each copy its own µs stamp; needs rfc3339, rfc5424, forward or export) or auto (reception for rfc5424, forward and export)")
+	boundary := fs.Bool("boundary-bursts", false, "add two sessions a day ending just before a minute boundary and local midnight, each with a long repeat burst across it (needs reception stamps)")
+	twins := fs.Float64("twins", 0, "probability per session of a twin: a distinct session with every field but the time equal, 1-4 s after the original's last copy")
 	eras := fs.String("eras", "509", "courier-imap eras, comma-separated: 30, 41, 42, 509, 60, plesk, or all")
 	tz := fs.String("tz", "UTC", "IANA time zone of the local days and the printed times (e.g. Europe/Berlin)")
 	hosts := fs.String("host", loggen.DefaultHost, "syslog host; several comma-separated hosts spread sessions over them")
@@ -80,6 +83,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err != nil {
 		return c, fmt.Errorf("-format: %w", err)
 	}
+	cs, err := loggen.ParseCopyStamps(*copyStamps)
+	if err != nil {
+		return c, fmt.Errorf("-copy-stamps: %w", err)
+	}
 	es, err := loggen.ParseEras(*eras)
 	if err != nil {
 		return c, fmt.Errorf("-eras: %w", err)
@@ -98,6 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		Users: *users, SessionsPerDay: c.sessions, Format: f, Eras: es,
 		POP3Share: none(*pop3), NoiseRatio: none(*noise), PreLogin: none(*pre),
 		RepeatBursts: none(*repeats), RsyslogMarkers: *markers, MaxLines: c.lines,
+		CopyStamps: cs, BoundaryBursts: *boundary, Twins: *twins,
 	}
 	c.opts.BigUsers = *big
 	if *big == 0 {

@@ -119,6 +119,12 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-pop3", "2"}, "POP3Share"},
 		{[]string{"-host", "a,,b"}, "Hosts[1]"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"-copy-stamps", "receipt"}, "-copy-stamps"},
+		{[]string{"-copy-stamps", "reception"}, "no microseconds"},
+		{[]string{"-format", "export", "-copy-stamps", "original"}, "export needs reception"},
+		{[]string{"-format", "rfc3339", "-boundary-bursts"}, "BoundaryBursts"},
+		{[]string{"-format", "export", "-markers", "0.1"}, "RsyslogMarkers"},
+		{[]string{"-twins", "1.5"}, "Twins"},
 		{[]string{"-nope"}, "-nope"},
 	}
 	for _, tc := range tests {
@@ -141,5 +147,33 @@ func TestUnwritableOutput(t *testing.T) {
 	var o, e bytes.Buffer
 	if code := run([]string{"-o", filepath.Join(t.TempDir(), "no", "such", "dir", "x.log")}, &o, &e); code != 1 {
 		t.Fatalf("exit %d, want 1 (stderr %q)", code, e.String())
+	}
+}
+
+// The new flags map onto the new Options fields.
+func TestStampFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		o    loggen.Options
+	}{
+		{[]string{"-format", "rfc5424"}, loggen.Options{Format: loggen.RFC5424}},
+		{[]string{"-format", "forward", "-copy-stamps", "original"}, loggen.Options{Format: loggen.Forward, CopyStamps: loggen.CopyOriginal}},
+		{[]string{"-format", "rfc3339", "-copy-stamps", "reception", "-boundary-bursts", "-twins", "0.1"},
+			loggen.Options{Format: loggen.RFC3339, CopyStamps: loggen.CopyReception, BoundaryBursts: true, Twins: 0.1}},
+		{[]string{"-format", "export", "-days", "2", "-boundary-bursts"}, loggen.Options{Format: loggen.Export, Days: 2, BoundaryBursts: true}},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, _ := runOK(t, append([]string{"-q", "-sessions", "200", "-seed", "4"}, tc.args...)...)
+			o := tc.o
+			o.Seed, o.SessionsPerDay = 4, 200
+			var want bytes.Buffer
+			if _, err := loggen.WriteLog(&want, o); err != nil {
+				t.Fatal(err)
+			}
+			if want.String() != out {
+				t.Fatalf("%q: the command's log differs from loggen.WriteLog(%+v)", tc.args, o)
+			}
+		})
 	}
 }
