@@ -259,38 +259,77 @@ func TestParseLineJournalRoundTrip(t *testing.T) {
 }
 
 // journalLines returns Courier and other lines (benchLines' mix) under
-// journalctl stamps: a run of lines in each format, in bursts and followed
-// by the next line under the same stamp, as stateLines builds them, plus
-// a run that alternates short and short-precise stamps of one date.
+// journalctl stamps: a run of lines in each format (journalFormatLines),
+// plus a run that alternates short and short-precise stamps of one date.
 func journalLines(t testing.TB) []string {
 	t.Helper()
+	var lines []string
+	for _, f := range journalFormats {
+		lines = append(lines, journalFormatLines(t, f, 240)...)
+	}
+	return append(lines, journalFormatLines(t, "mixed", 240)...)
+}
+
+// journalFormatLines returns 2n lines under stamps of format ("mixed":
+// short and short-precise in turn) in Europe/Berlin: benchLines(n)'s
+// lines in bursts of three (a few microseconds apart, then 73 seconds
+// on), each followed by the next one under the same stamp, as stateLines
+// builds them; they start a minute before the clocks go back.
+func journalFormatLines(t testing.TB, format string, n int) []string {
+	t.Helper()
 	loc := mustLoad(t, "Europe/Berlin")
-	gen := benchLines(240)
+	gen := benchLines(n)
 	rest := make([]string, len(gen))
 	for i, l := range gen {
 		var st stamp
 		rest[i] = l[scanStamp(l, &st):]
 	}
 	var lines []string
-	from := time.Date(2024, 10, 26, 23, 58, 59, 999990000, loc) // the night the clocks go back
-	formats := append(append([]string(nil), journalFormats...), "mixed")
-	for _, f := range formats {
-		tm := from
-		for i, r := range rest {
-			g := f
-			if f == "mixed" {
-				g = journalFormats[i%2]
-			}
-			s := journalStamp(g, tm)
-			lines = append(lines, s+" "+r, s+" "+rest[(i+1)%len(rest)])
-			if i%3 == 2 {
-				tm = tm.Add(73*time.Second + 1234567)
-			} else {
-				tm = tm.Add(3 * time.Microsecond)
-			}
+	tm := time.Date(2024, 10, 26, 23, 58, 59, 999990000, loc) // the night the clocks go back
+	for i, r := range rest {
+		g := format
+		if format == "mixed" {
+			g = journalFormats[i%2]
+		}
+		s := journalStamp(g, tm)
+		lines = append(lines, s+" "+r, s+" "+rest[(i+1)%len(rest)])
+		if i%3 == 2 {
+			tm = tm.Add(73*time.Second + 1234567)
+		} else {
+			tm = tm.Add(3 * time.Microsecond)
 		}
 	}
 	return lines
+}
+
+// BenchmarkParseLineJournal: benchLines' mix under each journalctl
+// format's stamps, through one State as the report's workers parse
+// (precise formats: few stamps repeat, so the memo rarely serves).
+func BenchmarkParseLineJournal(b *testing.B) {
+	for _, f := range journalFormats {
+		b.Run(f, func(b *testing.B) {
+			lines := journalFormatLines(b, f, 2048)
+			p, _ := benchParser(b)
+			ref := time.Date(2024, 12, 20, 12, 0, 0, 0, time.UTC)
+			b.ReportAllocs()
+			b.SetBytes(int64(totalBytes(lines) / len(lines)))
+			var st State
+			var ev Event
+			b.ResetTimer()
+			cpu0 := processCPU()
+			j := 0
+			for i := 0; i < b.N; i++ {
+				if j == len(lines) {
+					j = 0
+				}
+				if _, err := p.ParseLineState(lines[j], ref, &ev, &st); err != nil {
+					b.Fatal(err)
+				}
+				j++
+			}
+			reportCPU(b, cpu0)
+		})
+	}
 }
 
 // TestParseLineNoAllocsJournal: the new stamps allocate nothing either,
