@@ -320,7 +320,7 @@ func DecodeJournal(r io.Reader, fn func(*JournalRecord) error) (JournalStats, er
 			long = append(long, chunk...)
 			line = long
 		}
-		if tooLong {
+		if tooLong || len(line) > maxJournalLine {
 			st.Garbled++
 		} else if len(bytes.TrimSpace(line)) > 0 {
 			if d.decode(line) {
