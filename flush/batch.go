@@ -27,14 +27,14 @@ type Batch struct {
 	excluded, unauthenticated, markers, expanded int64
 
 	// Scratch for Write/AppendBody, kept across uses of the pooled Batch.
-	ids     []ID
-	seen    []uint32
-	inBatch map[ID]uint32
+	// pending holds the chains this batch starts (no bounds: a batch is
+	// small); the delivered ones are committed to the Flusher's Dedup.
+	pending *RepeatSet
 	points  []pointRef
 	body    []byte
 	ends    []int // ends[i]: end offset in body of encoded point i
 	encoded []int // encoded[i]: index in points of encoded point i
-	commits []commitEntry
+	commits []Chain
 	enc     *Encoder
 	// pst is AddLine's parser.State: its timestamp memo serves the lines
 	// of a chunk that share a second (no service filter: every session
@@ -43,14 +43,15 @@ type Batch struct {
 }
 
 type item struct {
-	ev parser.Event
-	id ID
-	n  int // occurrences this item stands for: 1, or N for an expanded repeat marker
+	ev  parser.Event
+	key ID  // Key(ev)
+	n   int // occurrences this item stands for: 1, or N for an expanded repeat marker
 }
 
 type pointRef struct {
-	item int
-	id   ID // identity of this occurrence (the point's time derives from it)
+	item  int
+	id    ID  // point identity of this occurrence (the point's time derives from it)
+	chain int // its chain: index in the batch's pending set
 }
 
 // NewBatch returns an empty batch for one flush.
@@ -68,7 +69,9 @@ func (f *Flusher) release(b *Batch) {
 	b.prev, b.hadRecord = -1, false
 	b.records, b.traffic, b.notTraffic, b.syntaxErrors, b.invalid, b.repeats = 0, 0, 0, 0, 0, 0
 	b.excluded, b.unauthenticated, b.markers, b.expanded = 0, 0, 0, 0
-	clear(b.inBatch)
+	if b.pending != nil {
+		b.pending.Reset()
+	}
 	if cap(b.body) > 64<<20 {
 		b.body = nil // do not pin an exceptional buffer forever
 	}
@@ -135,7 +138,7 @@ func (b *Batch) handle(res parser.Result, err error, input string) {
 		if b.skip(ev) {
 			return
 		}
-		b.push(Identity(ev), 1)
+		b.push(Key(ev), 1)
 	case parser.Repeat:
 		b.markers++
 		if b.f.cfg.Dedup {
@@ -154,7 +157,7 @@ func (b *Batch) handle(res parser.Result, err error, input string) {
 				return
 			}
 			b.expanded += int64(n)
-			b.push(Identity(ev), n)
+			b.push(Key(ev), n)
 			return
 		}
 		// "last message repeated N times": the previous line of the host.
@@ -177,7 +180,7 @@ func (b *Batch) handle(res parser.Result, err error, input string) {
 		}
 		*ev = src
 		b.expanded += int64(n)
-		b.push(Identity(ev), n)
+		b.push(Key(ev), n)
 	default:
 		b.notTraffic++
 	}
@@ -197,10 +200,10 @@ func (b *Batch) skip(ev *parser.Event) bool {
 }
 
 // push keeps the event parsed into the slot at the end of items.
-func (b *Batch) push(id ID, n int) {
+func (b *Batch) push(key ID, n int) {
 	i := len(b.items)
 	b.items = b.items[:i+1]
-	b.items[i].id = id
+	b.items[i].key = key
 	b.items[i].n = n
 	b.prev = i
 }
@@ -212,37 +215,59 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// filter computes the points of b: each occurrence k of an identity counts
-// the committed occurrences first, then those earlier in this batch. With
-// dedup on only occurrence 0 becomes a point; with dedup off every
-// occurrence does, stamped from ID.Copy(k). It returns the number of
-// occurrences dropped as repeats.
+// filter computes the points of b under the repeat definition of
+// RepeatSet. With dedup on, an item that is part of a committed chain
+// (copies of a delivered session) or of a chain started earlier in this
+// batch is a repeat and extends that chain; any other item starts a chain
+// and becomes a point. With dedup off every occurrence starts a chain and
+// becomes a point. A new chain anchored in second c is numbered K after
+// the chains of its key already anchored in c (committed or in this
+// batch), and its point identity is Identity(ev).Copy(K): so a retried
+// batch, a replay and a back-fill give the same points as the first
+// delivery (see the package doc for what can still differ). Extending a
+// committed chain is final at once (a repeat stays a repeat whatever
+// happens to this batch); the new chains wait in b.pending for their
+// delivery. It returns the number of occurrences dropped as repeats.
 func (f *Flusher) filter(b *Batch) (repeats int64) {
-	n := len(b.items)
-	b.ids = b.ids[:0]
-	for i := range b.items {
-		b.ids = append(b.ids, b.items[i].id)
+	if b.pending == nil {
+		b.pending = NewRepeatSet(f.cfg.DedupTolerance, 0, 1<<62)
 	}
-	if cap(b.seen) < n {
-		b.seen = make([]uint32, n)
-	}
-	b.seen = b.seen[:n]
-	f.dedup.lookup(b.ids, b.seen)
-	clear(b.inBatch)
+	pend := b.pending
+	pend.Reset()
 	b.points = b.points[:0]
 	dedupOn := f.cfg.Dedup
+	d := f.dedup
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for i := range b.items {
 		it := &b.items[i]
-		inb := b.inBatch[it.id]
-		k0 := int(b.seen[i]) + int(inb)
-		b.inBatch[it.id] = inb + uint32(it.n)
+		t := it.ev.Time.UnixNano()
+		if dedupOn {
+			if c := d.set.Match(it.key, t); c != nil {
+				d.set.Extend(c, t)
+				repeats += int64(it.n)
+				continue
+			}
+			if c := pend.Match(it.key, t); c != nil {
+				pend.Extend(c, t)
+				repeats += int64(it.n)
+				continue
+			}
+		}
+		sec, _ := truncTime(it.ev.Time, cellPrecision(it.ev.Precision))
+		k := max(d.set.NextK(it.key, sec), pend.NextK(it.key, sec))
+		var id ID
 		for j := 0; j < it.n; j++ {
-			k := k0 + j
-			if dedupOn && k > 0 {
+			if dedupOn && j > 0 {
 				repeats++
 				continue
 			}
-			b.points = append(b.points, pointRef{item: i, id: it.id.Copy(k)})
+			if j == 0 {
+				id = Identity(&it.ev)
+			}
+			kj := k + uint32(j)
+			b.points = append(b.points, pointRef{item: i, id: id.Copy(int(kj)), chain: pend.Len()})
+			pend.Add(Chain{Key: it.key, First: t, Last: t, Cell: sec, K: kj})
 		}
 	}
 	return repeats
@@ -392,9 +417,7 @@ func (f *Flusher) send(ctx context.Context, b *Batch, lo, hi int) Outcome {
 	case Delivered:
 		f.stats.pointsWritten.Add(int64(n))
 		for _, pi := range b.encoded[lo:hi] {
-			p := b.points[pi]
-			ev := &b.items[p.item].ev
-			b.commits = append(b.commits, commitEntry{id: b.items[p.item].id, t: ev.Time.UnixNano(), n: 1})
+			b.commits = append(b.commits, b.pending.chains[b.points[pi].chain])
 		}
 	case Retry:
 		f.log(LevelError, fmt.Sprintf("write of %d points to bucket %q failed: %s: will retry",

@@ -124,8 +124,7 @@ func BenchmarkBatchPath(b *testing.B) {
 	}
 	f.filter(warm)
 	for _, p := range warm.points {
-		it := &warm.items[p.item]
-		f.dedup.Add(it.id, it.ev.Time, 1)
+		f.dedup.commit([]Chain{warm.pending.chains[p.chain]})
 	}
 	f.release(warm)
 

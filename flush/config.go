@@ -43,6 +43,7 @@ const (
 	KeyDedup                 = "dedup"
 	KeyDedupWindow           = "dedup_window"
 	KeyDedupMaxEntries       = "dedup_max_entries"
+	KeyDedupTolerance        = "dedup_tolerance"
 	KeyTimeZone              = "time_zone"
 	KeyIdentifiers           = "identifiers"
 	KeyUserCase              = "user_case"
@@ -64,6 +65,8 @@ const (
 	defaultBatchSize         = 5000
 	defaultDedupWindow       = 10 * time.Minute
 	defaultDedupMaxEntries   = 1000000
+	defaultDedupTolerance    = time.Second
+	maxDedupTolerance        = time.Hour
 	defaultStatsInterval     = 60 * time.Second
 	tokenMask                = "****"
 	tokenUnset               = "(unset)"
@@ -82,7 +85,7 @@ var allKeys = []string{
 	KeyInfluxURL, KeyInfluxOrg, KeyInfluxBucket, KeyInfluxToken, KeyInfluxTokenFile,
 	KeyInfluxTimeout, KeyInfluxTLSCAFile, KeyInfluxTLSInsecure, KeyInfluxGzip,
 	KeyBatchSize, KeyMeasurement, KeyDedup, KeyDedupWindow, KeyDedupMaxEntries,
-	KeyTimeZone, KeyIdentifiers, KeyUserCase, KeyCountUnauthenticated, KeyExcludeIPs,
+	KeyDedupTolerance, KeyTimeZone, KeyIdentifiers, KeyUserCase, KeyCountUnauthenticated, KeyExcludeIPs,
 	KeyLogKey, KeyIdentKey, KeyHostKey, KeyMessageKey, KeyTimeKey,
 	KeyStatsInterval, KeyStatsMeasurement,
 }
@@ -114,6 +117,10 @@ type Config struct {
 	Dedup           bool          // dedup: drop repeated records
 	DedupWindow     time.Duration // dedup_window: event-time window of the seen-set, > 0
 	DedupMaxEntries int           // dedup_max_entries: bound of the seen-set, >= 1
+	// DedupTolerance (dedup_tolerance, 0..1h and at most dedup_window):
+	// copies of a record whose times are less than this apart are one
+	// session (see RepeatSet); 0 means only equal times.
+	DedupTolerance time.Duration
 
 	TimeZone string         // time_zone as given ("Local", "UTC", an IANA name)
 	Location *time.Location // time_zone resolved: the zone of year-less, zone-less stamps
@@ -231,6 +238,15 @@ func LoadConfig(src Getter) (*Config, error) {
 	c.Dedup = parseBool(get, KeyDedup, true, fail)
 	c.DedupWindow = parseDuration(get, KeyDedupWindow, defaultDedupWindow, false, fail)
 	c.DedupMaxEntries = parseInt(get, KeyDedupMaxEntries, defaultDedupMaxEntries, 1, maxDedupEntries, fail)
+	c.DedupTolerance = parseDuration(get, KeyDedupTolerance, defaultDedupTolerance, true, fail)
+	switch v := get(KeyDedupTolerance); {
+	case c.DedupTolerance > maxDedupTolerance:
+		fail(configError(KeyDedupTolerance, v, fmt.Errorf("must be at most %v", maxDedupTolerance)))
+		c.DedupTolerance = defaultDedupTolerance
+	case c.DedupTolerance > c.DedupWindow:
+		fail(configError(KeyDedupTolerance, v, fmt.Errorf("must not exceed %s (%v)", KeyDedupWindow, c.DedupWindow)))
+		c.DedupTolerance = min(defaultDedupTolerance, c.DedupWindow)
+	}
 
 	c.TimeZone = orDefault(get(KeyTimeZone), defaultTimeZoneName)
 	if loc, err := loadZone(c.TimeZone); err != nil {
@@ -326,6 +342,7 @@ func (c *Config) String() string {
 	add(KeyDedup, strconv.FormatBool(c.Dedup))
 	add(KeyDedupWindow, c.DedupWindow.String())
 	add(KeyDedupMaxEntries, strconv.Itoa(c.DedupMaxEntries))
+	add(KeyDedupTolerance, c.DedupTolerance.String())
 	add(KeyTimeZone, c.TimeZone)
 	add(KeyIdentifiers, strings.Join(c.Identifiers, ","))
 	add(KeyUserCase, userCase)

@@ -70,6 +70,8 @@ func TestLoadConfigKeys(t *testing.T) {
 			"1h", func(c *Config) any { return c.DedupWindow }, time.Hour, "0s"},
 		{KeyDedupMaxEntries, func(c *Config) any { return c.DedupMaxEntries }, 1000000,
 			"10", func(c *Config) any { return c.DedupMaxEntries }, 10, "ten"},
+		{KeyDedupTolerance, func(c *Config) any { return c.DedupTolerance }, time.Second,
+			"0", func(c *Config) any { return c.DedupTolerance }, time.Duration(0), "-1s"},
 		{KeyTimeZone, func(c *Config) any { return c.Location }, time.Local,
 			"UTC", func(c *Config) any { return c.Location }, time.UTC, "Mars/Olympus"},
 		{KeyIdentifiers, func(c *Config) any { return c.Identifiers }, parser.DefaultIdentifiers,
@@ -207,7 +209,7 @@ func TestConfigString(t *testing.T) {
 	want := `influx_url=http://127.0.0.1:8086 influx_org="" influx_bucket=db/rp influx_token=**** ` +
 		`influx_token_file="" influx_timeout=10s influx_tls_ca_file="" influx_tls_insecure_skip_verify=false ` +
 		`influx_gzip=true batch_size=5000 measurement="mail sessions" dedup=true dedup_window=10m0s ` +
-		`dedup_max_entries=1000000 time_zone=Europe/Berlin ` +
+		`dedup_max_entries=1000000 dedup_tolerance=1s time_zone=Europe/Berlin ` +
 		`identifiers=imapd,imapd-ssl,pop3d,pop3d-ssl,imaplogin,courierpop3login,couriertcpd user_case=lower ` +
 		`count_unauthenticated=false exclude_ips=127.0.0.1/32 log_key=log ident_key=ident,SYSLOG_IDENTIFIER ` +
 		`host_key=host,_HOSTNAME message_key=message,MESSAGE time_key=_SOURCE_REALTIME_TIMESTAMP ` +
@@ -286,4 +288,33 @@ func selfSignedPEM(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+func TestDedupToleranceBounds(t *testing.T) {
+	cases := []struct {
+		name string
+		in   MapGetter
+		want string // "" for valid
+	}{
+		{"default", MapGetter{}, ""},
+		{"sub-second", MapGetter{KeyDedupTolerance: "250ms"}, ""},
+		{"equal to the window", MapGetter{KeyDedupTolerance: "1m", KeyDedupWindow: "1m"}, ""},
+		{"over the window", MapGetter{KeyDedupTolerance: "2m", KeyDedupWindow: "1m"}, "must not exceed dedup_window"},
+		{"over an hour", MapGetter{KeyDedupTolerance: "61m", KeyDedupWindow: "2h"}, "at most 1h"},
+		{"negative", MapGetter{KeyDedupTolerance: "-1ms"}, "must be positive"},
+		{"not a duration", MapGetter{KeyDedupTolerance: "1"}, "not a duration"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(tc.in)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("no error, want %q", tc.want)
+			case tc.want != "" && (!strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), KeyDedupTolerance)):
+				t.Fatalf("error %q: want it to name %s and say %q", err, KeyDedupTolerance, tc.want)
+			}
+		})
+	}
 }

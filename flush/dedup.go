@@ -16,20 +16,43 @@ type ID struct{ Hi, Lo uint64 }
 // no longer overwrite each other).
 const identityVersion = 1
 
-// Identity returns the identity of a traffic event: a MurmurHash3-128 over
-// host, daemon, service, kind and keyword, user (as logged), ip, port,
-// every counter, the field bits, TLS and the time truncated to
-// ev.Precision. Equal records give equal identities in every process and
-// release; it does not allocate when the strings total fewer than 192 bytes.
+// Identity returns the point identity of a traffic event: a
+// MurmurHash3-128 over host, daemon, service, kind and keyword, user (as
+// logged), ip, port, every counter, the field bits, TLS and the time
+// truncated to its cell: the second (or ev.Precision when that is coarser).
+// Equal records of one second give equal identities in every process and
+// release; it does not allocate when the strings total fewer than 192
+// bytes. Point times derive from it (PointTime), so all copies of a
+// session within one second land on one point whatever their sub-second
+// stamps; which records are copies of one session is RepeatSet's business.
 //
 // The hash input is, little-endian: identityVersion, byte(Service),
 // byte(Kind), Has, TLS (0/1), the Unix seconds (8 bytes) and nanoseconds
 // (4 bytes) of the truncated time, Rcvd, Sent, Headers, Body, Top, Retr,
 // Duration (8 bytes each), then Host, Daemon, Keyword, User, IP and Port,
 // each as its length (4 bytes) and its bytes. Point times derive from it:
-// changing it means changing identityVersion.
+// changing it means changing identityVersion. (For second-precision lines
+// it is unchanged since the first release, so their points stay where
+// earlier releases wrote them.)
 func Identity(ev *parser.Event) ID {
-	sec, nsec := truncTime(ev.Time, ev.Precision)
+	sec, nsec := truncTime(ev.Time, cellPrecision(ev.Precision))
+	return identity(ev, identityVersion, sec, nsec)
+}
+
+// Key returns the repeat key of a traffic event: the hash of Identity
+// with every field but the time (version keyVersion, time zero). Copies of
+// one session have equal keys whatever their stamps; RepeatSet decides by
+// their times whether they are copies.
+func Key(ev *parser.Event) ID { return identity(ev, keyVersion, 0, 0) }
+
+// keyVersion keeps Key's inputs apart from Identity's.
+const keyVersion = 2
+
+// cellPrecision is the unit a point's time is truncated to: the second,
+// or a coarser logged precision.
+func cellPrecision(p time.Duration) time.Duration { return max(p, time.Second) }
+
+func identity(ev *parser.Event, version uint64, sec, nsec int64) ID {
 	var tls uint64
 	if ev.TLS {
 		tls = 1
@@ -43,7 +66,7 @@ func Identity(ev *parser.Event) ID {
 	body, top, retr, dur := uint64(ev.Body), uint64(ev.Top), uint64(ev.Retr), uint64(ev.Duration)
 	var h1, h2 uint64
 	h1, h2 = murmur3Block(h1, h2,
-		identityVersion|uint64(ev.Service)<<8|uint64(ev.Kind)<<16|uint64(ev.Has)<<24|tls<<32|s<<40,
+		version|uint64(ev.Service)<<8|uint64(ev.Kind)<<16|uint64(ev.Has)<<24|tls<<32|s<<40,
 		s>>24|ns<<40)
 	h1, h2 = murmur3Block(h1, h2, ns>>24|rcvd<<8, rcvd>>56|sent<<8)
 	h1, h2 = murmur3Block(h1, h2, sent>>56|hdrs<<8, hdrs>>56|body<<8)
@@ -121,157 +144,64 @@ func truncTime(t time.Time, prec time.Duration) (sec int64, nsec int64) {
 	return sec, nsec
 }
 
-// PointTime returns the timestamp of the point for an event with identity
-// id: the logged time truncated to ev.Precision plus an offset of
-// id mod ev.Precision nanoseconds. It is deterministic, never leaves the
-// logged unit (a second-precision line stays in its second), and separates
-// distinct records logged in the same unit with probability
-// 1 - 1/precision-in-ns per pair.
+// PointTime returns the timestamp of the point for an event with point
+// identity id (Identity, or a Copy of it): the event's time truncated to
+// its cell (the second) plus an offset of id mod the cell in nanoseconds.
+// It is deterministic, never leaves the logged second (nor, so, the local
+// day or hour), and separates distinct records of one second with
+// probability 1 - 1e-9 per pair.
 func PointTime(ev *parser.Event, id ID) time.Time {
-	sec, nsec := truncTime(ev.Time, ev.Precision)
-	if p := ev.Precision; p > time.Nanosecond {
-		nsec += int64(id.Lo % uint64(p))
-		// For precisions above a second the offset may exceed 1e9 ns;
-		// time.Unix normalises it.
-	}
+	p := cellPrecision(ev.Precision)
+	sec, nsec := truncTime(ev.Time, p)
+	nsec += int64(id.Lo % uint64(p))
+	// For precisions above a second the offset may exceed 1e9 ns;
+	// time.Unix normalises it.
 	return time.Unix(sec, nsec)
 }
 
-// Dedup is the bounded seen-set of committed record identities
-// (DESIGN.md section 3). It counts occurrences per identity so that the
-// same structure serves dedup on (any committed occurrence makes a record a
-// repeat) and dedup off (the n-th occurrence gets the copy identity n).
-//
-// Bounds: an entry is evicted once its event time is older than the newest
-// committed event time minus the window, or, when there are more than max
-// entries, oldest-committed first. Eviction runs on Add. Records older than
-// the window (a back-fill of old data after newer data) are still checked
-// against what remains; identities already evicted count as new.
+// Dedup is the plugin's seen-set of committed chains (a RepeatSet under a
+// lock): the copies of the sessions whose points InfluxDB has accepted.
+// Batches are checked against it, and commit to it only what was
+// delivered (Flusher.Write), so a retried chunk is not mistaken for
+// repeats of itself.
 //
 // All methods are safe for concurrent use.
 type Dedup struct {
-	mu     sync.Mutex
-	window int64 // ns
-	max    int
-	counts map[ID]uint32
-	queue  []dedupEntry // commit order; queue[head:] are live
-	head   int
-	newest int64 // Unix ns of the newest committed event
+	mu  sync.Mutex
+	set *RepeatSet
 }
 
-type dedupEntry struct {
-	id ID
-	t  int64
+// NewDedup returns an empty seen-set with RepeatSet's tolerance and bounds.
+func NewDedup(tol, window time.Duration, max int) *Dedup {
+	return &Dedup{set: NewRepeatSet(tol, window, max)}
 }
 
-// NewDedup returns an empty seen-set keeping window of event time and at
-// most max entries (max < 1 means 1; window <= 0 means no time bound).
-func NewDedup(window time.Duration, max int) *Dedup {
-	if max < 1 {
-		max = 1
-	}
-	return &Dedup{window: int64(window), max: max, counts: make(map[ID]uint32)}
-}
-
-// Identity is the package function Identity; a method for callers holding
-// only a *Dedup.
-func (d *Dedup) Identity(ev *parser.Event) ID { return Identity(ev) }
-
-// Seen returns the number of committed occurrences of id (0: never seen, or
-// evicted).
-func (d *Dedup) Seen(id ID) int {
+// Check is RepeatSet.Check under the lock, for callers that commit as they
+// go (tests, single-phase tools).
+func (d *Dedup) Check(ev *parser.Event) (repeat bool) {
 	d.mu.Lock()
-	n := d.counts[id]
-	d.mu.Unlock()
-	return int(n)
+	defer d.mu.Unlock()
+	return d.set.Check(Key(ev), ev.Time.UnixNano())
 }
 
-// Add commits n more occurrences of id, whose event time is t, and evicts
-// what the bounds require.
-func (d *Dedup) Add(id ID, t time.Time, n int) {
-	d.mu.Lock()
-	d.addLocked(id, t.UnixNano(), n)
-	d.evictLocked()
-	d.mu.Unlock()
-}
-
-// Len returns the number of identities held.
+// Len returns the number of live chains.
 func (d *Dedup) Len() int {
 	d.mu.Lock()
-	n := len(d.counts)
+	n := d.set.Len()
 	d.mu.Unlock()
 	return n
 }
 
-func (d *Dedup) addLocked(id ID, t int64, n int) {
-	if n <= 0 {
-		return
-	}
-	c, ok := d.counts[id]
-	if !ok {
-		d.queue = append(d.queue, dedupEntry{id: id, t: t})
-	}
-	if c+uint32(n) < c { // saturate instead of wrapping
-		c = ^uint32(0)
-	} else {
-		c += uint32(n)
-	}
-	d.counts[id] = c
-	if t > d.newest {
-		d.newest = t
-	}
-}
-
-func (d *Dedup) evictLocked() {
-	limit := int64(-1 << 63)
-	if d.window > 0 && d.newest-d.window < d.newest {
-		limit = d.newest - d.window
-	}
-	for d.head < len(d.queue) {
-		e := d.queue[d.head]
-		if len(d.counts) <= d.max && e.t >= limit {
-			break
-		}
-		delete(d.counts, e.id)
-		d.queue[d.head] = dedupEntry{}
-		d.head++
-	}
-	// Compact once the dead prefix dominates, so memory stays bounded by
-	// about twice the live entries.
-	if d.head > 1024 && d.head > len(d.queue)/2 {
-		n := copy(d.queue, d.queue[d.head:])
-		clear(d.queue[n:])
-		d.queue = d.queue[:n]
-		d.head = 0
-	}
-}
-
-// lookup sets seen[i] to the committed occurrences of ids[i], under one lock.
-func (d *Dedup) lookup(ids []ID, seen []uint32) {
-	d.mu.Lock()
-	for i, id := range ids {
-		seen[i] = d.counts[id]
-	}
-	d.mu.Unlock()
-}
-
-// commit adds the given occurrences under one lock.
-func (d *Dedup) commit(entries []commitEntry) {
-	if len(entries) == 0 {
+// commit adds delivered chains under one lock.
+func (d *Dedup) commit(chains []Chain) {
+	if len(chains) == 0 {
 		return
 	}
 	d.mu.Lock()
-	for _, e := range entries {
-		d.addLocked(e.id, e.t, int(e.n))
+	for _, c := range chains {
+		d.set.Add(c)
 	}
-	d.evictLocked()
 	d.mu.Unlock()
-}
-
-type commitEntry struct {
-	id ID
-	t  int64
-	n  uint32
 }
 
 // RepeatTracker remembers the previous traffic event per host and per

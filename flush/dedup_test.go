@@ -3,7 +3,6 @@ package flush
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -93,18 +92,39 @@ func TestIdentity(t *testing.T) {
 	}
 }
 
-func TestIdentityMicrosecondPrecision(t *testing.T) {
+func TestIdentitySubSecond(t *testing.T) {
+	// Point identities are per second whatever the precision: copies of a
+	// session stamped microseconds apart within one second share a point.
 	a := imapEvent("alice", baseTime.Add(123456*time.Nanosecond), 1)
 	a.Precision = time.Microsecond
 	b := a
-	b.Time = baseTime.Add(123999 * time.Nanosecond) // same microsecond
+	b.Time = baseTime.Add(999999 * time.Microsecond) // same second
 	c := a
-	c.Time = baseTime.Add(124000 * time.Nanosecond) // next microsecond
+	c.Time = baseTime.Add(time.Second) // next second
 	if Identity(&a) != Identity(&b) {
-		t.Error("same microsecond, different identity")
+		t.Error("same second, different identity")
 	}
 	if Identity(&a) == Identity(&c) {
-		t.Error("different microseconds, same identity")
+		t.Error("different seconds, same identity")
+	}
+	// Keys ignore the time altogether.
+	if Key(&a) != Key(&c) {
+		t.Error("Key depends on the time")
+	}
+	if Key(&a) == Identity(&a) {
+		t.Error("Key equals Identity")
+	}
+	for _, m := range fieldChanges {
+		if m.name == "second" {
+			continue
+		}
+		t.Run(m.name, func(t *testing.T) {
+			ev := a
+			m.mut(&ev)
+			if Key(&ev) == Key(&a) {
+				t.Errorf("changing %s leaves the key unchanged", m.name)
+			}
+		})
 	}
 }
 
@@ -128,24 +148,20 @@ func TestPointTime(t *testing.T) {
 				ev.Precision = tc.prec
 				id := Identity(&ev)
 				pt := PointTime(&ev, id)
-				lo := tc.at.Truncate(tc.prec)
-				if pt.Before(lo) || !pt.Before(lo.Add(tc.prec)) {
-					t.Fatalf("PointTime %v outside [%v, %v)", pt, lo, lo.Add(tc.prec))
+				// Whatever the precision, the point stays in its second.
+				lo := tc.at.Truncate(time.Second)
+				if pt.Before(lo) || !pt.Before(lo.Add(time.Second)) {
+					t.Fatalf("PointTime %v outside [%v, %v)", pt, lo, lo.Add(time.Second))
 				}
 				if again := PointTime(&ev, Identity(&ev)); !again.Equal(pt) {
 					t.Fatalf("PointTime not deterministic: %v vs %v", pt, again)
 				}
 				seenTimes[pt] = true
 			}
-			// 200 distinct sessions in one unit: with a unit of 1µs or more
-			// a collision would be a broken hash (probability < 2e-2 only
-			// for the 1µs unit: 200²/2/1000); nanosecond units cannot
-			// separate them at all.
-			switch {
-			case tc.prec >= time.Millisecond && len(seenTimes) != 200:
+			// 200 distinct sessions in one second: a collision would be a
+			// broken hash (probability 200²/2/1e9).
+			if len(seenTimes) != 200 {
 				t.Errorf("%d distinct point times for 200 sessions", len(seenTimes))
-			case tc.prec == time.Nanosecond && len(seenTimes) != 1:
-				t.Errorf("nanosecond precision got %d times, want the logged one", len(seenTimes))
 			}
 		})
 	}
@@ -183,110 +199,6 @@ func TestIDCopy(t *testing.T) {
 		if c != id.Copy(k) {
 			t.Fatalf("Copy(%d) not deterministic", k)
 		}
-	}
-}
-
-func TestDedupWindow(t *testing.T) {
-	d := NewDedup(10*time.Minute, 100)
-	ids := make([]ID, 4)
-	times := []time.Time{baseTime, baseTime.Add(5 * time.Minute), baseTime.Add(9 * time.Minute), baseTime.Add(11 * time.Minute)}
-	for i, at := range times {
-		ev := imapEvent("u", at, int64(i))
-		ids[i] = Identity(&ev)
-		d.Add(ids[i], at, 1)
-	}
-	// Newest is 11m: everything older than 1m is gone; 5m and 9m stay.
-	want := []int{0, 1, 1, 1}
-	for i, id := range ids {
-		if got := d.Seen(id); got != want[i] {
-			t.Errorf("Seen(entry at +%v) = %d, want %d", times[i].Sub(baseTime), got, want[i])
-		}
-	}
-	// Event time rules, not wall clock: an old record added now does not
-	// move the window back.
-	d.Add(ids[0], baseTime, 1)
-	if d.Seen(ids[3]) != 1 {
-		t.Error("adding an old record evicted a newer one")
-	}
-}
-
-func TestDedupMaxEntries(t *testing.T) {
-	d := NewDedup(time.Hour, 3)
-	var ids []ID
-	for i := 0; i < 5; i++ {
-		ev := imapEvent("u", baseTime.Add(time.Duration(i)*time.Second), int64(i))
-		id := Identity(&ev)
-		ids = append(ids, id)
-		d.Add(id, ev.Time, 1)
-	}
-	if d.Len() != 3 {
-		t.Errorf("Len = %d, want 3", d.Len())
-	}
-	for i, id := range ids {
-		want := 0
-		if i >= 2 {
-			want = 1
-		}
-		if got := d.Seen(id); got != want {
-			t.Errorf("Seen(ids[%d]) = %d, want %d (oldest go first)", i, got, want)
-		}
-	}
-}
-
-func TestDedupCounts(t *testing.T) {
-	d := NewDedup(time.Hour, 10)
-	ev := imapEvent("u", baseTime, 1)
-	id := Identity(&ev)
-	d.Add(id, ev.Time, 2)
-	d.Add(id, ev.Time, 3)
-	if got := d.Seen(id); got != 5 {
-		t.Errorf("Seen = %d, want 5", got)
-	}
-	if d.Len() != 1 {
-		t.Errorf("Len = %d, want 1", d.Len())
-	}
-}
-
-func TestDedupCompaction(t *testing.T) {
-	d := NewDedup(time.Hour, 100)
-	for i := 0; i < 10000; i++ {
-		ev := imapEvent("u", baseTime.Add(time.Duration(i)*time.Second), int64(i))
-		d.Add(Identity(&ev), ev.Time, 1)
-	}
-	if d.Len() != 100 {
-		t.Fatalf("Len = %d, want 100", d.Len())
-	}
-	d.mu.Lock()
-	live, held := len(d.queue)-d.head, cap(d.queue)
-	d.mu.Unlock()
-	if live != 100 || held > 4096 {
-		t.Errorf("queue holds %d live in capacity %d; want 100 live and bounded capacity", live, held)
-	}
-}
-
-func TestDedupConcurrent(t *testing.T) {
-	d := NewDedup(time.Hour, 1000)
-	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; i < 500; i++ {
-				ev := imapEvent("u", baseTime.Add(time.Duration(i)*time.Second), int64(i%50))
-				id := Identity(&ev)
-				d.Seen(id)
-				d.Add(id, ev.Time, 1)
-			}
-		}(g)
-	}
-	wg.Wait()
-	// 500 distinct records, each added by 8 goroutines.
-	if d.Len() != 500 {
-		t.Errorf("Len = %d, want 500", d.Len())
-	}
-	ev := imapEvent("u", baseTime, 0)
-	if got := d.Seen(Identity(&ev)); got != 8 {
-		t.Errorf("Seen = %d, want 8", got)
 	}
 }
 

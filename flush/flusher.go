@@ -122,7 +122,7 @@ func New(cfg *Config, log Logger) (*Flusher, error) {
 		cfg:     cfg,
 		log:     log,
 		parser:  p,
-		dedup:   NewDedup(cfg.DedupWindow, cfg.DedupMaxEntries),
+		dedup:   NewDedup(cfg.DedupTolerance, cfg.DedupWindow, cfg.DedupMaxEntries),
 		repeats: NewRepeatTracker(),
 		client:  client,
 		write:   client.WriteAPIBlocking(cfg.InfluxOrg, cfg.InfluxBucket),
@@ -136,7 +136,7 @@ func New(cfg *Config, log Logger) (*Flusher, error) {
 			f.secrets = append(f.secrets, pw)
 		}
 	}
-	f.pool.New = func() any { return &Batch{f: f, inBatch: make(map[ID]uint32)} }
+	f.pool.New = func() any { return &Batch{f: f} }
 	if cfg.StatsInterval > 0 {
 		go f.statsLoop(cfg.StatsInterval)
 	} else {

@@ -17,6 +17,9 @@ func checkIdentity(t *testing.T, ev *parser.Event) {
 	if got, want := Identity(ev), identityRef(ev); got != want {
 		t.Fatalf("Identity = %016x%016x, reference %016x%016x for %+v", got.Hi, got.Lo, want.Hi, want.Lo, *ev)
 	}
+	if got, want := Key(ev), keyRef(ev); got != want {
+		t.Fatalf("Key = %016x%016x, reference %016x%016x for %+v", got.Hi, got.Lo, want.Hi, want.Lo, *ev)
+	}
 }
 
 // stringFields set each string field of an event, in hash order.

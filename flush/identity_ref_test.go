@@ -3,18 +3,29 @@ package flush
 import (
 	"encoding/binary"
 	"math/bits"
+	"time"
 
 	"github.com/courier-traffic/courier-traffic/parser"
 )
 
 // identityRef is the original Identity, kept as the reference the faster
 // one must equal bit for bit (point times derive from it): it materialises
-// the hash input with appends and hashes it with murmur3x64Ref.
+// the hash input with appends and hashes it with murmur3x64Ref. Its time is
+// truncated to the second (or a coarser precision) since repeats are
+// chains (RepeatSet); before, to the precision, which for second-precision
+// lines is the same.
 func identityRef(ev *parser.Event) ID {
+	sec, nsec := truncTime(ev.Time, max(ev.Precision, time.Second))
+	return hashRef(ev, identityVersion, sec, nsec)
+}
+
+// keyRef is Key's reference: the same input with keyVersion and time zero.
+func keyRef(ev *parser.Event) ID { return hashRef(ev, keyVersion, 0, 0) }
+
+func hashRef(ev *parser.Event, version byte, sec, nsec int64) ID {
 	var arr [256]byte
 	b := arr[:0]
-	sec, nsec := truncTime(ev.Time, ev.Precision)
-	b = append(b, identityVersion, byte(ev.Service), byte(ev.Kind), ev.Has)
+	b = append(b, version, byte(ev.Service), byte(ev.Kind), ev.Has)
 	if ev.TLS {
 		b = append(b, 1)
 	} else {

@@ -11,9 +11,9 @@ import (
 // localSeed seeds LocalKey's hash of the strings, once per process.
 var localSeed = maphash.MakeSeed()
 
-// LocalKey returns a 128-bit key of the fields Identity hashes: two events
-// get equal keys when they get equal identities, and different keys
-// otherwise except for hash collisions. Unlike Identity it is seeded per
+// LocalKey returns a 128-bit key of the fields Key hashes (every field but
+// the time): two events get equal local keys when they get equal Keys, and
+// different ones otherwise except for hash collisions. Unlike Identity it is seeded per
 // process: a key must never be stored, sent or compared across processes,
 // and it is no point time. It is for in-process dedup (the report's
 // seen-set), where only equality matters: there it takes a third fewer
@@ -35,7 +35,7 @@ var localSeed = maphash.MakeSeed()
 //
 // Collisions: two events that differ in a fixed-size field or a length
 // collide as two inputs of a 128-bit hash do; two that differ in the
-// strings alone (same second, same counters, same lengths) as a seeded
+// strings alone (same counters, same lengths) as a seeded
 // 64-bit hash does, about 2^-64 per such pair.
 //
 // Safe for concurrent use; it allocates only when a run does not fit
@@ -47,14 +47,13 @@ func LocalKey(ev *parser.Event) ID {
 	} else {
 		sh = hashLocalSpan(ev)
 	}
-	sec, nsec := truncTime(ev.Time, ev.Precision)
 	var tls uint64
 	if ev.TLS {
 		tls = 1
 	}
 	var h1, h2 uint64
 	h1, h2 = murmur3Block(h1, h2,
-		uint64(ev.Service)|uint64(ev.Kind)<<8|uint64(ev.Has)<<16|tls<<24|uint64(uint32(nsec))<<32, uint64(sec))
+		uint64(ev.Service)|uint64(ev.Kind)<<8|uint64(ev.Has)<<16|tls<<24, 0)
 	h1, h2 = murmur3Block(h1, h2, uint64(ev.Rcvd), uint64(ev.Sent))
 	h1, h2 = murmur3Block(h1, h2, uint64(ev.Headers), uint64(ev.Body))
 	h1, h2 = murmur3Block(h1, h2, uint64(ev.Top), uint64(ev.Retr))
@@ -70,7 +69,7 @@ func LocalKey(ev *parser.Event) ID {
 // localKeyVersion is mixed into every key; it keeps LocalKey's inputs
 // apart from Identity's by construction (a different length and layout),
 // though the two are never compared.
-const localKeyVersion = 0x4c4b31 // "LK1"
+const localKeyVersion = 0x4c4b32 // "LK2": no time since repeats are chains (RepeatSet)
 
 // The separators of LocalKey's run of strings, as Courier writes them.
 const (

@@ -18,12 +18,12 @@ func cloneStrings(ev parser.Event) parser.Event {
 	return ev
 }
 
-// checkLocalKey fails unless a and b get equal keys exactly when they get
-// equal identities.
+// checkLocalKey fails unless a and b get equal local keys exactly when
+// they get equal Keys.
 func checkLocalKey(t *testing.T, a, b *parser.Event) {
 	t.Helper()
-	if ki, li := Identity(a) == Identity(b), LocalKey(a) == LocalKey(b); ki != li {
-		t.Fatalf("equal identities %v, equal local keys %v:\n%+v\n%+v", ki, li, *a, *b)
+	if ki, li := Key(a) == Key(b), LocalKey(a) == LocalKey(b); ki != li {
+		t.Fatalf("equal keys %v, equal local keys %v:\n%+v\n%+v", ki, li, *a, *b)
 	}
 }
 
@@ -55,7 +55,7 @@ func TestLocalKeyInPlaceMatchesBuilt(t *testing.T) {
 		if kc := LocalKey(&c); kc != k {
 			t.Fatalf("in place %x, built %x for %q", k, kc, l)
 		}
-		id := Identity(&ev)
+		id := Key(&ev)
 		if prev, ok := seen[k]; ok && prev != id {
 			t.Fatalf("two records with different identities share a local key: %q", l)
 		}
