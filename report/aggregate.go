@@ -44,12 +44,19 @@ type Stats struct {
 // and one from InfluxDB agree):
 //   - a session counts on the day of its logged time in the configured zone
 //     (time_zone; RFC 3339 stamps are converted into it);
-//   - a repeat is a record whose identity (flush.Identity) was seen
-//     before, adjacent or not, within the dedup window (the seen-set holds
-//     flush.LocalKey, which is equal when identities are, different but
-//     for hash collisions otherwise, and cheaper); repeat markers stand for
-//     repeats and are dropped; with dedup off every record counts and
-//     markers count N more copies (see repeat);
+//   - a repeat is a copy of a session under the plugin's one definition,
+//     flush.RepeatSet: every field but the time equal (flush.Key; the set
+//     holds flush.LocalKey, which is equal when keys are, different but
+//     for hash collisions otherwise, and cheaper) and its time less than
+//     dedup_tolerance from another copy's, adjacent or not, within the
+//     dedup window; repeat markers stand for repeats and are dropped; with
+//     dedup off every record counts and markers count N more copies (see
+//     repeat);
+//   - a session counts on the day of its first copy, as the plugin's point
+//     does: with dedup on, the records of the dedup window before the day
+//     (dedup_window, 10 minutes by default) are read too, to seed the
+//     seen-set, so that the copies after midnight of a burst that began
+//     before it are repeats, not sessions of the day;
 //   - pre-login sessions (no user) and sessions without rcvd/sent are not
 //     counted, like the classic script (its sed needs user= and rcvd=, sent=);
 //     with dedup on, lines without "rcvd=" are not even parsed (Stats.Skipped),
@@ -59,7 +66,7 @@ type Stats struct {
 type Aggregator struct {
 	p     *parser.Parser
 	f     filter
-	seen  *seenSet // the dedup seen-set; nil: dedup off
+	seen  *flush.RepeatSet // the dedup seen-set; nil: dedup off
 	users map[string]*Sums
 	stats Stats
 	ev    parser.Event
@@ -91,6 +98,10 @@ type filter struct {
 	// The report's day in its zone, [startSec, endSec) in Unix seconds:
 	// its first instant and the next day's (Date.Bounds; see otherDay).
 	startSec, endSec int64
+	// seedSec is startSec less the dedup window (dedup on): records from
+	// it to startSec seed the seen-set and are not counted (seeds).
+	seedSec int64
+	window  int64 // dedup_window in seconds
 	lower            bool
 	excluded         []netip.Prefix
 }
@@ -115,18 +126,20 @@ func NewAggregator(cfg *flush.Config, date Date, svc Service, year int) (*Aggreg
 		blockSize: blockSize,
 	}
 	a.f = filter{p: p, dedup: cfg.Dedup, svc: svc, lower: cfg.LowerUser, excluded: cfg.ExcludeIPs}
-	a.f.setDay(date, loc)
 	if cfg.Dedup {
-		a.seen = newSeenSet(cfg.DedupWindow, cfg.DedupMaxEntries)
+		a.f.window = int64((cfg.DedupWindow + time.Second - 1) / time.Second)
+		a.seen = flush.NewRepeatSet(cfg.DedupTolerance, cfg.DedupWindow, cfg.DedupMaxEntries)
 	}
+	a.f.setDay(date, loc)
 	a.st = a.f.state()
 	return a, nil
 }
 
 // state returns the parser.State for a goroutine that parses lines under
 // f: always the timestamp memo; with dedup on, also
-//   - the report's day as the window (parser.State.Since): a line stamped
-//     on another day is skipped right after its stamp. A mail.log holds a
+//   - the report's day as the window (parser.State.Since), from the dedup
+//     window before it (seeds): a line stamped on another day is skipped
+//     right after its stamp. A mail.log holds a
 //     week (logrotate's default) and the report wants one day of it: six
 //     in seven lines need no more than their stamp, which the memo mostly
 //     has already. Such a line could never count (Stats.OtherDay, whatever
@@ -145,7 +158,7 @@ func (f *filter) state() parser.State {
 	if !f.dedup {
 		return parser.State{}
 	}
-	st := parser.State{Since: f.startSec, Until: f.endSec}
+	st := parser.State{Since: f.seedSec, Until: f.endSec}
 	switch f.svc {
 	case IMAP:
 		st.Service = parser.IMAP
@@ -241,9 +254,12 @@ func (a *Aggregator) repeat(ev *parser.Event, hadPrev bool) {
 func (a *Aggregator) add(ev *parser.Event, n int64, check bool) (point bool) {
 	count, point := a.f.classify(ev, n, &a.stats)
 	if !count {
+		if check && a.seen != nil && a.f.seeds(ev) {
+			a.seen.Check(flush.LocalKey(ev), ev.Time.UnixNano())
+		}
 		return point
 	}
-	if check && a.seen != nil && a.seen.check(flush.LocalKey(ev), ev.Time.UnixNano()) {
+	if check && a.seen != nil && a.seen.Check(flush.LocalKey(ev), ev.Time.UnixNano()) {
 		a.stats.Repeats += n
 		return true
 	}
@@ -314,6 +330,17 @@ func (f *filter) classify(ev *parser.Event, n int64, st *Stats) (count, point bo
 func (f *filter) setDay(date Date, loc *time.Location) {
 	start, end := date.Bounds(loc)
 	f.startSec, f.endSec = start.Unix(), end.Unix()
+	f.seedSec = f.startSec - f.window
+}
+
+// seeds reports whether ev, which classify did not count, is a session
+// of the dedup window before the day that would count on its own day: it
+// must go into the seen-set (a copy of it after midnight is a repeat,
+// since the session counts on the day of its first copy) and nowhere else.
+func (f *filter) seeds(ev *parser.Event) bool {
+	s := ev.Time.Unix()
+	return f.dedup && s >= f.seedSec && s < f.startSec && ev.User != "" &&
+		!(len(f.excluded) > 0 && f.isExcluded(ev.IP)) && f.svc.Match(ev.Service) && ev.Has&parser.HasBytes != 0
 }
 
 // otherDay reports whether t is outside the report's day, t.Before(start)

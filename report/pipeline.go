@@ -83,6 +83,7 @@ type rec struct {
 	id         flush.ID
 	t          int64
 	check      bool
+	seed       bool // a record of the window before the day: into the seen-set only (filter.seeds)
 }
 
 // userRef is a user name interned by a worker (lower-cased under
@@ -227,7 +228,11 @@ func (a *Aggregator) apply(b *block) {
 	a.stats.add(&b.stats)
 	for i := range b.recs {
 		r := &b.recs[i]
-		if r.check && a.seen.check(r.id, r.t) {
+		if r.seed {
+			a.seen.Check(r.id, r.t)
+			continue
+		}
+		if r.check && a.seen.Check(r.id, r.t) {
 			a.stats.Repeats += r.n
 			continue
 		}
@@ -527,6 +532,9 @@ func (w *worker) parseRcvd(b *block, line []byte) {
 			w.f.classify(ev, 1, &b.stats)
 		case outCounted:
 			b.recs = append(b.recs, l.rec) // classify counted it: no counter to add
+			if l.rec.seed {
+				b.stats.OtherDay++ // classify counted it there
+			}
 		default:
 			w.count(b, l.outcome)
 		}
@@ -640,6 +648,9 @@ func (w *worker) emit(b *block, ev *parser.Event, n int64, check bool) (point bo
 	f := w.f
 	count, point := f.classify(ev, n, &b.stats)
 	if !count {
+		if check && f.seeds(ev) {
+			b.recs = append(b.recs, rec{check: true, seed: true, id: flush.LocalKey(ev), t: ev.Time.UnixNano()})
+		}
 		return point
 	}
 	r := rec{user: w.user(ev.User), rcvd: ev.Rcvd, sent: ev.Sent, n: n}
