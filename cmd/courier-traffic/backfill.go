@@ -23,7 +23,7 @@ var backfillKeys = []string{
 	flush.KeyInfluxURL, flush.KeyInfluxOrg, flush.KeyInfluxBucket, flush.KeyInfluxToken,
 	flush.KeyInfluxTokenFile, flush.KeyInfluxTimeout, flush.KeyInfluxTLSCAFile,
 	flush.KeyInfluxTLSInsecure, flush.KeyInfluxGzip, flush.KeyBatchSize, flush.KeyMeasurement,
-	flush.KeyDedup, flush.KeyDedupWindow, flush.KeyDedupMaxEntries, flush.KeyTimeZone,
+	flush.KeyDedup, flush.KeyDedupWindow, flush.KeyDedupMaxEntries, flush.KeyDedupTolerance, flush.KeyTimeZone,
 	flush.KeyIdentifiers, flush.KeyUserCase, flush.KeyCountUnauthenticated, flush.KeyExcludeIPs,
 	flush.KeyStatsInterval, flush.KeyStatsMeasurement,
 }

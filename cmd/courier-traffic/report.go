@@ -20,7 +20,7 @@ const defaultLog = "/var/log/mail.log"
 // files and the one from InfluxDB agree), and where InfluxDB is.
 var reportKeys = []string{
 	flush.KeyTimeZone, flush.KeyIdentifiers, flush.KeyUserCase, flush.KeyExcludeIPs,
-	flush.KeyDedup, flush.KeyDedupWindow, flush.KeyDedupMaxEntries,
+	flush.KeyDedup, flush.KeyDedupWindow, flush.KeyDedupMaxEntries, flush.KeyDedupTolerance,
 	flush.KeyInfluxURL, flush.KeyInfluxOrg, flush.KeyInfluxBucket, flush.KeyInfluxToken,
 	flush.KeyInfluxTokenFile, flush.KeyInfluxTimeout, flush.KeyInfluxTLSCAFile,
 	flush.KeyInfluxTLSInsecure, flush.KeyMeasurement,
@@ -34,6 +34,7 @@ var keyUsage = map[string]string{
 	flush.KeyDedup:                "drop repeated records (default true)",
 	flush.KeyDedupWindow:          "event-time window of the dedup seen-set (default 10m)",
 	flush.KeyDedupMaxEntries:      "maximum entries of the dedup seen-set (default 1000000)",
+	flush.KeyDedupTolerance:       "copies of a session less than this apart count once (default 1s)",
 	flush.KeyInfluxURL:            "InfluxDB base URL (default http://127.0.0.1:8086); for report: read from InfluxDB instead of files",
 	flush.KeyInfluxOrg:            "InfluxDB organisation (InfluxDB 2.x; ignored by 1.8)",
 	flush.KeyInfluxBucket:         `bucket ("bucket" for 2.x, "db/rp" or "db" for 1.8; default courier/autogen)`,
