@@ -434,6 +434,7 @@ func (p *Parser) refDate(day int64) (int, time.Month, int) {
 // [start, end).
 type zoneSpan struct {
 	start, end, offset int64
+	abbr               uint64 // the period's zone abbreviation, packed by packAbbr (see journalTime)
 }
 
 // localTime returns time.Date(y, m, d, 0, 0, 0, nsec, p.loc) plus clock
@@ -450,8 +451,8 @@ func (p *Parser) localTime(y int, m time.Month, d int, clock int64, nsec int) ti
 	hh, mm, ss := int(clock/3600), int(clock/60%60), int(clock%60)
 	t := time.Date(y, m, d, hh, mm, ss, nsec, p.loc)
 	start, end := t.ZoneBounds()
-	_, off := t.Zone()
-	span := &zoneSpan{start: math.MinInt64, end: math.MaxInt64, offset: int64(off)}
+	name, off := t.Zone()
+	span := &zoneSpan{start: math.MinInt64, end: math.MaxInt64, offset: int64(off), abbr: packAbbr(name)}
 	if !start.IsZero() {
 		span.start = start.Unix()
 	}

@@ -251,27 +251,36 @@ func numericZone(z string) (int, bool) {
 // Parser's zone (Options.Location), as a classic stamp of that date would
 // be (time.Date's instant, t below). The abbreviation picks between the
 // two instants of a wall time repeated when the clocks go back: when t's
-// abbreviation is not the stamp's but that of the zone period just
-// before or after t's is, and the wall time read with that period's
-// offset is an instant with that abbreviation and offset, that instant is
-// taken ("02:30:00 CEST" and "02:30:00 CET" on the night the
-// clocks go back in Europe/Berlin are an hour apart). An abbreviation the
+// abbreviation is not the stamp's but that of the zone period just before
+// or after t's is, and the wall time read with that period's offset is an
+// instant with that abbreviation and offset, that instant is taken
+// ("02:30:00 CEST" and "02:30:00 CET" on the night the clocks go back in
+// Europe/Berlin are an hour apart). When both instants have the
+// abbreviation (Moscow's MSK in 2014), t is taken. An abbreviation the
 // zone does not use there (the journal was written in another zone than
-// the one configured) does not drop the line: the wall time is read in
-// the configured zone all the same. Abbreviations are ambiguous ("IST",
-// "CST" name several zones), so none is looked up on its own; "UTC" and
-// "GMT" (and numeric zones) never get here, scanFull made them offsets.
+// the one configured) does not drop the line: the wall time is read in the
+// configured zone all the same. Abbreviations are ambiguous ("IST", "CST"
+// name several zones), so none is looked up on its own; "UTC" and "GMT"
+// (and numeric zones) never get here, scanFull made them offsets. Like
+// localTime, the result never depends on the zone period p has cached.
 func (p *Parser) journalTime(st *stamp) time.Time {
 	if st.kind == stampUnix {
 		return time.Unix(st.unix, int64(st.nsec)).In(p.loc)
 	}
 	clock := int64(st.hour*3600 + st.min*60 + st.sec)
+	local := daysFromCivil(st.year, st.month, st.day)*86400 + clock
+	// localTime's fast path (cachedUTC) with the cached period's
+	// abbreviation: t is in that period, so that is t's abbreviation.
+	if s := p.span.Load(); s != nil && s.abbr == st.abbr && local >= s.start && local < s.end {
+		if utc := local - s.offset; utc >= s.start && utc < s.end {
+			return time.Unix(utc, int64(st.nsec)).In(p.loc)
+		}
+	}
 	t := p.localTime(st.year, st.month, st.day, clock, st.nsec)
 	name, _ := t.Zone()
 	if packAbbr(name) == st.abbr {
 		return t
 	}
-	local := daysFromCivil(st.year, st.month, st.day)*86400 + clock
 	start, end := t.ZoneBounds()
 	if !start.IsZero() {
 		if c, ok := p.abbrCandidate(local, st, start.Add(-time.Second)); ok {

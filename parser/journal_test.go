@@ -420,13 +420,34 @@ func TestShortFullRepeatedWallTime(t *testing.T) {
 		{"America/New_York", "Sun 2026-11-01 01:10:00 EST", time.Date(2026, 11, 1, 6, 10, 0, 0, time.UTC)},
 		{"America/New_York", "Sun 1883-11-18 12:01:00 LMT", time.Date(1883, 11, 18, 16, 57, 2, 0, time.UTC)},
 		{"America/New_York", "Sun 1883-11-18 12:01:00 EST", time.Date(1883, 11, 18, 17, 1, 0, 0, time.UTC)},
+		// Moscow went from MSK+4 to MSK+3: the abbreviation cannot tell the
+		// two 01:30 apart, and the wall time reads as time.Date reads it.
+		{"Europe/Moscow", "Sun 2014-10-26 01:30:00 MSK", time.Date(2014, 10, 25, 22, 30, 0, 0, time.UTC)},
 	} {
 		t.Run(tc.zone+"/"+tc.stamp, func(t *testing.T) {
-			p := newTestParser(t, Options{Location: mustLoad(t, tc.zone)})
-			var ev Event
-			res, err := p.ParseLine(tc.stamp+msg, time.Time{}, &ev)
-			if res != Traffic || err != nil || !ev.Time.Equal(tc.want) {
-				t.Errorf("%v, %v, %v; want %v", res, err, ev.Time.UTC(), tc.want)
+			loc := mustLoad(t, tc.zone)
+			var y, mo, d, h, mi, sec int
+			if _, err := fmt.Sscanf(tc.stamp[4:23], "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &sec); err != nil {
+				t.Fatal(err)
+			}
+			if tc.zone == "Europe/Moscow" && !tc.want.Equal(time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc)) {
+				t.Fatalf("time.Date reads %s as %v", tc.stamp, time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc).UTC())
+			}
+			// The same answer whatever zone period the Parser has cached:
+			// none, the day before's, the day after's.
+			for _, warm := range []time.Duration{0, -24 * time.Hour, 24 * time.Hour} {
+				p := newTestParser(t, Options{Location: loc})
+				var ev Event
+				if warm != 0 {
+					w := tc.want.Add(warm).In(loc).Format("Mon 2006-01-02 15:04:05 MST") + msg
+					if res, err := p.ParseLine(w, time.Time{}, &ev); res != Traffic || err != nil {
+						t.Fatalf("%q: %v, %v", w, res, err)
+					}
+				}
+				res, err := p.ParseLine(tc.stamp+msg, time.Time{}, &ev)
+				if res != Traffic || err != nil || !ev.Time.Equal(tc.want) {
+					t.Errorf("after %v: %v, %v, %v; want %v", warm, res, err, ev.Time.UTC(), tc.want)
+				}
 			}
 		})
 	}
