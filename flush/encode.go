@@ -13,7 +13,7 @@ import (
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
 )
 
-// Tag and field keys of the session schema (DESIGN.md section 4).
+// Tag and field keys of the session schema (docs/design.md, Schema).
 const (
 	tagHost      = "host"
 	tagService   = "service"

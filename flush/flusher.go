@@ -115,7 +115,7 @@ func New(cfg *Config, log Logger) (*Flusher, error) {
 		SetApplicationName(ApplicationName).
 		SetBatchSize(uint(max(cfg.BatchSize, 1))).
 		// MaxRetries only concerns the async WriteAPI, which is never used:
-		// retries belong to Fluent Bit (DESIGN.md section 2).
+		// retries belong to Fluent Bit (docs/design.md, Delivery and retries).
 		SetMaxRetries(0)
 	client := influxdb2.NewClientWithOptions(cfg.InfluxURL, cfg.InfluxToken, opts)
 	f := &Flusher{

@@ -58,7 +58,8 @@ func (o Outcome) String() string {
 	return "Outcome(" + strconv.Itoa(int(o)) + ")"
 }
 
-// Classify is the one outcome mapping (DESIGN.md section 2). status is the
+// Classify is the one outcome mapping (docs/design.md, Delivery and
+// retries). status is the
 // HTTP status (0 when no response arrived); err is the transport or
 // client error (nil for a 2xx answer).
 //

@@ -90,6 +90,6 @@
 // strings it keeps beyond the buffer's lifetime.
 //
 // The line formats, per Courier version and transport, are documented with
-// their sources in shared/reference/courier-log-formats.md; the decisions on
-// time zones and year inference in shared/DESIGN.md section 5.
+// their sources in docs/courier-log-formats.md; the decisions on time zones
+// and year inference in docs/design.md, Time.
 package parser

@@ -518,7 +518,7 @@ func civilFromDays(z int64) (int, time.Month, int) {
 	return int(y), time.Month(m), int(d)
 }
 
-// InferYear implements DESIGN.md section 5 for year-less syslog stamps: it
+// InferYear implements docs/design.md, Time, for year-less syslog stamps: it
 // returns month/day/clock in loc in the year that puts it closest to ref
 // without being more than 24 hours after ref. Because candidates are a
 // year (or, for February 29, four or eight years) apart, that is the latest

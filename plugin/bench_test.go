@@ -13,7 +13,7 @@ import (
 
 // Benchmarks of the flush path without network: decode a tail chunk in
 // Fluent Bit's layout, parse every record, dedup, encode. The budget
-// (DESIGN.md section 7) is >= 1e6 records/s on one core with the realistic
+// (docs/design.md, Performance budget) is >= 1e6 records/s on one core with the realistic
 // mix: Fluent Bit hands the plugin every line of mail.log, and most are not
 // traffic (loggen's default mix: ~40% session ends, the rest LOGIN,
 // Connection, LOGIN FAILED, pre-auth Disconnected, couriertls, postfix,

@@ -5,7 +5,7 @@
 //
 // Fluent Bit loads it with Plugins_File / -e and calls the exported
 // FLBPlugin* functions (exports.go, the only cgo file; the call order and
-// threads are in shared/reference/fluent-bit-go-proxy.md section 1):
+// threads are in docs/design.md, Plugin boundary):
 //
 //   - FLBPluginRegister: registers the output "courier_influxdb". Returns 0,
 //     or -1 only if def is nil or registration panicked.

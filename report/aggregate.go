@@ -100,16 +100,16 @@ type filter struct {
 	startSec, endSec int64
 	// seedSec is startSec less the dedup window (dedup on): records from
 	// it to startSec seed the seen-set and are not counted (seeds).
-	seedSec int64
-	window  int64 // dedup_window in seconds
-	lower            bool
-	excluded         []netip.Prefix
+	seedSec  int64
+	window   int64 // dedup_window in seconds
+	lower    bool
+	excluded []netip.Prefix
 }
 
 // NewAggregator returns an Aggregator for date and service under cfg (its
 // time_zone, identifiers, user_case, exclude_ips and dedup keys). year,
 // when non-zero, is the year of every year-less timestamp (--year);
-// otherwise each input's reference time decides it (DESIGN.md section 5).
+// otherwise each input's reference time decides it (docs/design.md, Time).
 func NewAggregator(cfg *flush.Config, date Date, svc Service, year int) (*Aggregator, error) {
 	loc := cfg.Location
 	if loc == nil {

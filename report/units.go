@@ -187,7 +187,7 @@ func (d Date) Bounds(loc *time.Location) (start, end time.Time) {
 // the report's zone. A "Mon D" date has no year: year is used when non-zero
 // (the --year flag), otherwise the latest such day that is not more than one
 // day after now, the same rule as the year inference for log lines
-// (DESIGN.md section 5), so "Dec 31" on January 1st means last year.
+// (docs/design.md, Time), so "Dec 31" on January 1st means last year.
 func ParseDate(s string, now time.Time, year int) (Date, error) {
 	t := strings.TrimSpace(s)
 	switch strings.ToLower(t) {

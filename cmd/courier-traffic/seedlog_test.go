@@ -7,7 +7,7 @@ import (
 )
 
 // The classic report printed in the article that published the classic
-// script (shared/reference/seed-courier-imap-stats.txt), for 'Jul 23'. The
+// script, for 'Jul 23'. The
 // article's copy lost the blank line the script prints before the total
 // row; the script itself prints it, and so do we.
 const seedExample = `== Courier IMAP traffic stats per user of Jul 23 ==

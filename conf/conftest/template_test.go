@@ -234,7 +234,7 @@ func TestTemplateNames(t *testing.T) {
 		t.Errorf("task measurement = %q, want the plugin default %q", got, want)
 	}
 	if got, want := settings["daily_measurement"], "courier_daily"; got != want {
-		t.Errorf("task daily_measurement = %q, want %q (DESIGN.md section 4)", got, want)
+		t.Errorf("task daily_measurement = %q, want %q (docs/design.md, Schema)", got, want)
 	}
 
 	buckets := map[string]bool{}

@@ -6,7 +6,7 @@
 //     the Fluent Bit plugin or by `courier-traffic backfill`) per user and per service.
 //   - It keeps the users whose rcvd+sent is above `threshold` bytes (strictly, like the classic
 //     courier-traffic-imap script), ranks them by total (descending, ties by user name) and
-//     writes `courier_daily` points (DESIGN.md section 4) into `daily_bucket`:
+//     writes `courier_daily` points (docs/design.md, Schema) into `daily_bucket`:
 //       tags   user, service ("imap", "pop3", or "all" for the sum over both)
 //       fields rcvd, sent, total, sessions, rank (int64; rank is the user's rank on the
 //              service="all" total and is repeated on the user's per-service rows)
@@ -77,7 +77,7 @@ influx_bucket = "courier/autogen"
 measurement = "courier_session"
 // daily_bucket: where the ranking points go; give it a longer retention than the raw bucket.
 daily_bucket = "courier/daily"
-// daily_measurement: the per-user ranking measurement (DESIGN.md section 4).
+// daily_measurement: the per-user ranking measurement (docs/design.md, Schema).
 daily_measurement = "courier_daily"
 // domain_measurement: the per-domain totals measurement.
 domain_measurement = "courier_daily_domain"

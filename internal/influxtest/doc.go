@@ -4,8 +4,8 @@
 // v2-compatible write API (/api/v2/write, bucket "db/rp", token
 // "user:password") and Flux 0.65 on /api/v2/query, which is what the plugin
 // uses. Its limits compared with InfluxDB 2.x (no to(), no tasks API, unknown
-// retention policy answers 500 instead of 404) are listed in
-// shared/reference/influxdb-test-server.md.
+// retention policy answers 500 instead of 404) are listed in CONTRIBUTING.md,
+// The InfluxDB test server.
 //
 // The package is imported only from _test.go files. Two ways to get a server:
 //

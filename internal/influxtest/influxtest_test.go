@@ -25,7 +25,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
-// session is one point of the courier_session schema (DESIGN.md §4),
+// session is one point of the courier_session schema (docs/design.md, Schema),
 // reduced to what Sums reads.
 type session struct {
 	t             time.Time
@@ -220,7 +220,7 @@ func TestClientWrite(t *testing.T) {
 }
 
 // TestWriteStatus records the answers of the real server that the flush
-// package's outcome mapping depends on (DESIGN.md §2).
+// package's outcome mapping depends on (docs/design.md, Delivery and retries).
 func TestWriteStatus(t *testing.T) {
 	t.Parallel()
 	s := Shared(t)

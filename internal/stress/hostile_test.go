@@ -175,7 +175,7 @@ func TestInjection(t *testing.T) {
 }
 
 // checkSchema fails unless the database holds only courier_session with
-// the tags and fields of the schema (DESIGN.md section 4).
+// the tags and fields of the schema (docs/design.md, Schema).
 func checkSchema(t *testing.T, srv *influxtest.Server) {
 	t.Helper()
 	list := func(q string) []string {
