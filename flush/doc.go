@@ -1,6 +1,6 @@
 // Package flush turns Courier traffic events into InfluxDB points and writes
-// them: configuration (LoadConfig), record identity and dedup (Dedup,
-// Identity, PointTime), line-protocol encoding (Encoder), batching, blocking
+// them: configuration (LoadConfig), record identity and dedup (RepeatSet,
+// Dedup, Key, Identity, PointTime), line-protocol encoding (Encoder), batching, blocking
 // writes and the outcome mapping (Classify). The plugin and the CLI share it.
 //
 // # Flow and ownership
@@ -29,25 +29,37 @@
 // which no line-protocol escaping can represent) is counted as Rejected and
 // skipped; the rest of the batch is written.
 //
-// # Dedup and deterministic times (DESIGN.md section 3)
+// # Repeats and deterministic times (docs/repeats.md)
 //
-// A record's identity is a 128-bit MurmurHash3 of its host, daemon,
-// service, event, user, ip, port, counters, TLS flag and time truncated to
-// the logged precision. The point time is the logged time plus identity
-// mod precision: distinct sessions in one second get distinct points, the
-// same line written twice lands on the same point. With dedup on, a
-// record whose identity was committed before or appears earlier in the
-// same batch is dropped (Stats.Repeats), and rsyslog repeat markers are
-// dropped as repeats. Identities are committed only for requests InfluxDB
-// accepted, so a retried chunk is not mistaken for repeats. With dedup off
-// nothing is dropped: the k-th occurrence of an identity (counting
-// committed ones) is stamped from ID.Copy(k), and repeat markers expand to N
-// copies ("last message repeated" uses the previous line of the batch, or
-// for a marker that starts a batch the last session of the same host and
-// daemon seen at the end of an earlier batch). Trade-off: with dedup off a
-// replay of already delivered data is counted again.
+// One definition of a repeat serves the plugin, backfill and the CLI
+// report (RepeatSet): a record repeats an earlier one when every field but
+// the time is equal (Key: host, daemon, service, event, user, ip, port,
+// counters, TLS flag) and its time is less than dedup_tolerance (1s) from
+// another copy of the same session, chained, so a burst collapses however
+// long it runs. With second stamps this is "same fields, same second"; with
+// a logger's microsecond reception stamps on each copy it is what makes
+// the copies one session. rsyslog repeat markers are dropped as repeats.
 //
-// # Writes and outcomes (DESIGN.md section 2)
+// A session's point is anchored at the first copy this process saw: its
+// time is that copy's second plus Identity mod 1s, where Identity hashes
+// the fields and that second, and the K-th distinct session of equal
+// fields in one second takes ID.Copy(K). So the copies of a session that
+// fall in one second land on one point whichever of them comes first:
+// a retried chunk, a restart that re-reads, a back-fill over live data and
+// the same file read twice store no new point. What can still double: a
+// process that starts reading inside a burst, past the second the earlier
+// process anchored the session in (docs/repeats.md). Chains are committed
+// to the seen-set only for requests InfluxDB accepted (so a retried chunk
+// is not mistaken for repeats of itself); a repeat of an already committed
+// chain is final at once. With dedup off nothing is dropped: every record
+// is a session of its own, numbered by K within its second, and repeat
+// markers expand to N copies ("last message repeated" uses the previous
+// line of the batch, or for a marker that starts a batch the last session
+// of the same host and daemon seen at the end of an earlier batch).
+// Trade-off: with dedup off a replay of already delivered data counts
+// again.
+//
+// # Writes and outcomes (docs/design.md)
 //
 // Bodies are encoded with line-protocol/v2 (an Encoder reuses the
 // library's output for the parts of a point that repeat, such as the

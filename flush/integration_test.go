@@ -77,6 +77,12 @@ func TestRealGeneratedLogSums(t *testing.T) {
 			Start: time.Date(2026, 3, 28, 0, 0, 0, 0, time.UTC)}}, // over the DST change
 		{"rfc3339 microseconds", loggen.Options{Seed: 2, Days: 2, Location: berlin, Format: loggen.RFC3339,
 			SessionsPerDay: 600, RsyslogMarkers: 0.05}},
+		// rsyslog's default file format with each repeat copy stamped at its
+		// reception: bursts crossing seconds, minutes and midnight, and
+		// distinct sessions equal in every field but the time.
+		{"rfc3339 reception-stamped copies", loggen.Options{Seed: 3, Days: 2, Location: berlin, Format: loggen.RFC3339,
+			SessionsPerDay: 600, RsyslogMarkers: 0.05, RepeatBursts: 0.2, CopyStamps: loggen.CopyReception,
+			BoundaryBursts: true, Twins: 0.05}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
