@@ -15,15 +15,17 @@ import (
 )
 
 // journalMargin widens the journal read of a report's day on both sides.
-// Before the day: another day's records are dropped by the Aggregator's
-// day filter anyway, but the repeat definition may need to see the copies
-// of a burst that started before midnight to know that those after it are
-// repeats (a session counts on the day of its first copy). After the day:
-// journalctl selects by the receive time (__REALTIME_TIMESTAMP) while a
-// session counts by its source time (_SOURCE_REALTIME_TIMESTAMP), which is
-// earlier; a record logged at 23:59:59.9999 and received after midnight
-// still belongs to the day. The margin costs 20 minutes of journal read in
-// a day's 1440.
+// Before the day: the Aggregator reads the dedup window before midnight
+// (dedup_window, 10 minutes by default) to seed its repeat set, so that
+// the copies after midnight of a burst that began before it are repeats
+// (a session counts on the day of its first copy); it counts nothing of
+// that window. The read starts at the day's start less the larger of the
+// two. After the day: journalctl selects by the receive time
+// (__REALTIME_TIMESTAMP) while a session counts by its source time
+// (_SOURCE_REALTIME_TIMESTAMP), which is earlier; a record logged at
+// 23:59:59.9999 and received after midnight still belongs to the day, and
+// the Aggregator drops the rest. The default costs 20 minutes of journal
+// read in a day's 1440.
 const journalMargin = 10 * time.Minute
 
 // journalFlags are the flags that make report and backfill read the
@@ -175,9 +177,13 @@ func (j *journalFlags) journalRange(o *report.JournalOptions, loc *time.Location
 
 // readJournalDay feeds the records of the report's day (with the margin)
 // into agg.
-func readJournalDay(ctx context.Context, agg *report.Aggregator, o report.JournalOptions, date report.Date, loc *time.Location) (report.JournalStats, error) {
+func readJournalDay(ctx context.Context, agg *report.Aggregator, o report.JournalOptions, date report.Date, cfg *flush.Config) (report.JournalStats, error) {
+	loc := cfg.Location
+	if loc == nil {
+		loc = time.Local
+	}
 	start, end := date.Bounds(loc)
-	o.Since, o.Until = start.Add(-journalMargin), end.Add(journalMargin)
+	o.Since, o.Until = start.Add(-max(journalMargin, cfg.DedupWindow)), end.Add(journalMargin)
 	st, err := report.ReadJournal(ctx, o, func(r *report.JournalRecord) error {
 		agg.AddMessage(r.Ident, r.Host, r.Time, report.JournalPrecision, r.Message)
 		return nil

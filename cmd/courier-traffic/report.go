@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"time"
 
 	"github.com/courier-traffic/courier-traffic/flush"
 	"github.com/courier-traffic/courier-traffic/report"
@@ -162,11 +161,7 @@ func runReport(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return usageError(err)
 		}
-		loc := cfg.Location
-		if loc == nil {
-			loc = time.Local
-		}
-		js, err := readJournalDay(ctx, agg, f.journal.options(cfg), p.Date, loc)
+		js, err := readJournalDay(ctx, agg, f.journal.options(cfg), p.Date, cfg)
 		if err != nil {
 			return err
 		}
