@@ -3,7 +3,9 @@
 #   - Debian packages: gcc (cgo, the C test host), libmsgpack-dev (the C test host
 #     builds chunks with msgpack-c exactly like Fluent Bit), nodejs + npm (the real
 #     Flux parser, @influxdata/flux, runs under node), docker-compose (validates
-#     docker/compose.yaml), curl, time (/usr/bin/time measures the CLI's peak RSS);
+#     docker/compose.yaml), curl, time (/usr/bin/time measures the CLI's peak RSS),
+#     systemd-journal-remote (turns the tests' journal export streams into real journal
+#     files for journalctl; journalctl itself comes with systemd);
 #   - the InfluxDB 1.8.10 test server, built once into the cache (scripts/influxd-build.sh).
 # Run as root (CI is root); otherwise it prints the apt-get command to run.
 set -euo pipefail
@@ -18,6 +20,7 @@ command -v npm >/dev/null || need+=(npm)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v curl >/dev/null || need+=(curl)
 [ -x /usr/bin/time ] || need+=(time)
+[ -x /lib/systemd/systemd-journal-remote ] || [ -x /usr/lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
