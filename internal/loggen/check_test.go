@@ -355,6 +355,14 @@ func recountParsed(t fataler, ps []parsedLine) recount {
 		m := trafficRE.FindStringSubmatch(p.msg)
 		bare := epochRE.ReplaceAllString(p.msg, "") // a Plesk epoch prefix is a time
 		ck := p.host + "|" + p.ident + "|" + bare
+		if m != nil && p.style == "export" {
+			// The journal's own __REALTIME_TIMESTAMP must tell repeats
+			// from distinct sessions the same way.
+			c := chains[ck]
+			if c != nil && (abs(p.us-c.p.us) < repeatWindow) != (abs(p.realtime-c.p.realtime) < repeatWindow) {
+				t.Fatalf("line %d: source times %d, %d and realtimes %d, %d disagree on a repeat: %q", i, c.p.us, p.us, c.p.realtime, p.realtime, p.msg)
+			}
+		}
 		if m != nil {
 			last[p.host] = prev{true, p.msg}
 			if c := chains[ck]; c != nil && abs(p.us-c.p.us) < repeatWindow {

@@ -183,7 +183,7 @@ type gen struct {
 
 	boots  []int64  // per host: boot time (µs since the epoch) for __MONOTONIC_TIMESTAMP
 	bootID [][]byte // per host: _BOOT_ID, 32 hex digits
-	lastRT int64    // last __REALTIME_TIMESTAMP written (export): never decreases
+	delay  []int64  // per host: __REALTIME_TIMESTAMP - _SOURCE_REALTIME_TIMESTAMP, 20-219 µs
 
 	cur  item // the line being written
 	heap []hent
@@ -268,6 +268,7 @@ func newGen(o Options, sink sinkFunc) *gen {
 		for h := range o.Hosts {
 			k := mix(mix(0x4b, uint64(o.Seed)), uint64(h))
 			g.boots = append(g.boots, start-int64(86400+k%(20*86400))*usPerSec-int64(k>>40%usPerSec))
+			g.delay = append(g.delay, 20+int64(k>>20%200))
 			id := make([]byte, 0, 32)
 			for _, w := range []uint64{mix(k, 1), mix(k, 2)} {
 				for i := 60; i >= 0; i -= 4 {
@@ -702,7 +703,9 @@ func (g *gen) preLogin(t int64) {
 func (g *gen) boundaries(t0, t1 int64) {
 	minutes := (t1 - t0) / (60 * usPerSec) // 1380-1500 on DST days
 	for _, b := range []int64{t1, t0 + (1+g.r.n(minutes-1))*60*usPerSec} {
-		g.boundarySession(b - 1 - g.r.n(9999))
+		// At least 1 ms before it: the journal's __REALTIME_TIMESTAMP
+		// (up to 219 µs later) keeps the original on its day.
+		g.boundarySession(b - 1000 - g.r.n(9000))
 	}
 }
 

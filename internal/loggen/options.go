@@ -46,7 +46,10 @@ const (
 	// (one per host), _TRANSPORT=syslog, PRIORITY, SYSLOG_FACILITY,
 	// SYSLOG_IDENTIFIER, SYSLOG_PID (programs that log their own PID only),
 	// _PID, _COMM, _HOSTNAME, _SOURCE_REALTIME_TIMESTAMP (the logged time,
-	// Line.Time), MESSAGE. No __CURSOR: journal-remote does not need one.
+	// Line.Time), MESSAGE. __REALTIME_TIMESTAMP is the source time plus a
+	// constant 20-219 µs per host, so gaps between a host's entries are
+	// equal in both; the truth's days follow _SOURCE_REALTIME_TIMESTAMP.
+	// No __CURSOR: journal-remote does not need one.
 	Export
 )
 
@@ -251,7 +254,7 @@ type Options struct {
 	// by Format). CopyReception needs a Micro format; Export needs it.
 	CopyStamps CopyStamps
 	// BoundaryBursts adds, on every local day, two authenticated sessions
-	// whose session end lies 1-9999 µs before a boundary, each followed by
+	// whose session end lies 1-10 ms before a boundary, each followed by
 	// a burst of 100-299 reception-stamped copies that crosses it: one
 	// before the local midnight that ends the day (so the burst crosses
 	// minute, hour and day), one before a random minute boundary of the
@@ -263,7 +266,9 @@ type Options struct {
 	// time (host, daemon, keyword, user, ip, port, every counter, TLS flag),
 	// 1-4 s after the original's last copy, as when a webmail page view or a
 	// port-less era repeats the same dialogue a few seconds apart. A twin
-	// is counted as a session of its own (default 0: none).
+	// is counted as a session of its own (default 0: none). Should a twin
+	// meet a third equal line within a second, its sent is re-drawn like
+	// any other colliding session.
 	Twins float64
 }
 

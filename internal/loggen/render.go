@@ -160,10 +160,9 @@ func (g *gen) appendHeader(b []byte, it *item) []byte {
 // MESSAGE, then "MESSAGE=" (frameExport finishes the entry).
 func (g *gen) appendExportHeader(b []byte, it *item) []byte {
 	// journald writes the entry a little after the datagram arrived
-	// (_SOURCE_REALTIME_TIMESTAMP); its own clock never goes back here.
-	rt := it.t + 20 + int64(mix(uint64(it.t), uint64(it.host))%200)
-	rt = max(rt, g.lastRT+1)
-	g.lastRT = rt
+	// (_SOURCE_REALTIME_TIMESTAMP): a constant delay per host, so the gaps
+	// between a host's entries are the same in both timestamps.
+	rt := it.t + g.delay[it.host]
 	b = append(b, "__REALTIME_TIMESTAMP="...)
 	b = appendInt(b, rt)
 	b = append(b, "\n__MONOTONIC_TIMESTAMP="...)
