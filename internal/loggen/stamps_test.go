@@ -3,6 +3,9 @@ package loggen
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -294,5 +297,54 @@ func TestNewOptionsErrors(t *testing.T) {
 	}
 	if _, err := ParseCopyStamps("receipt"); err == nil {
 		t.Error("ParseCopyStamps(receipt) accepted")
+	}
+}
+
+// The reception-stamped formats are pinned like the mixed log: a change of
+// their bytes must be deliberate (go test -update, then review the diff).
+func TestGoldenStamps(t *testing.T) {
+	loc := berlin(t)
+	start := time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		o    Options
+	}{
+		{"rfc5424", Options{Format: RFC5424, BoundaryBursts: true, Twins: 0.2, RsyslogMarkers: 0.1, Eras: AllEras}},
+		{"forward", Options{Format: Forward, Twins: 0.2, Eras: []Era{Era42, EraPlesk}}},
+		{"export", Options{Format: Export, Twins: 0.2, Eras: AllEras}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.o
+			o.Seed, o.SessionsPerDay, o.Users, o.RepeatBursts = 2026, 25, 8, 0.2
+			o.Hosts, o.Start, o.Location = []string{"mx1", "mx2"}, start, loc
+			var log bytes.Buffer
+			tr, err := WriteLog(&log, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, err := json.MarshalIndent(tr, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []struct {
+				name string
+				got  []byte
+			}{{tc.name + ".log", log.Bytes()}, {tc.name + ".truth.json", append(js, '\n')}} {
+				path := filepath.Join("testdata", "golden", f.name)
+				if *update {
+					if err := os.WriteFile(path, f.got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(f.got), "\n")); d != "" {
+					t.Errorf("%s changed (-want +got); if intended, run go test -update and review the diff:\n%s", f.name, d)
+				}
+			}
+		})
 	}
 }
