@@ -129,10 +129,12 @@ func scanStamp(line string, st *stamp) int {
 		return 0
 	}
 	if isDigit(line[0]) {
-		if n := scanRFC3339(line, st); n != 0 {
-			return n
+		// "YYYY-" or journalctl -o short-unix's ten digits of seconds;
+		// both are tail calls, so nothing here is kept across a call.
+		if line[4] != '-' {
+			return scanUnix(line, st)
 		}
-		return scanUnix(line, st)
+		return scanRFC3339(line, st)
 	}
 	// Classic BSD stamp: "Mmm dd hh:mm:ss " with a space-padded day;
 	// "Mmm d hh:mm:ss " (unpadded) is tolerated, and so is a zero-padded
