@@ -187,11 +187,11 @@ var journalDays = []time.Time{
 
 // journalRun returns instants from `from` for two days: bursts of three
 // lines a few microseconds apart (the first two in the same microsecond),
-// a burst every 7m13.1234567s, so seconds, minutes, hours, days and
-// clock changes are crossed.
+// a burst every 17m13.1234567s, so seconds, minutes, hours, days and
+// clock changes are crossed (and an hour repeated by one, three times).
 func journalRun(from time.Time) []time.Time {
 	var ts []time.Time
-	for tm := from; tm.Before(from.Add(48 * time.Hour)); tm = tm.Add(7*time.Minute + 13123456700) {
+	for tm := from; tm.Before(from.Add(48 * time.Hour)); tm = tm.Add(17*time.Minute + 13123456700) {
 		ts = append(ts, tm, tm.Add(300), tm.Add(57*time.Microsecond))
 	}
 	return ts
