@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: the performance figures of the README, reproducibly.
+# make bench: the performance figures of docs/performance.md, reproducibly.
 #   1. Go benchmarks of the hot paths on ONE core (-cpu 1), BENCHCOUNT runs each,
 #      summarised with benchstat (installed into GOBIN on first use):
 #      parser (lines/s, allocs), flush (encode, batch path), flush/chunk (our
