@@ -24,22 +24,37 @@
 //
 // # Scenarios
 //
-//   - TestTail: the tail input over a file, one subtest per line format
-//     (classic syslog stamps in a named zone, with rsyslog "message
-//     repeated" markers; RFC 3339 with microseconds as rsyslog writes by
-//     default since Debian 12).
+// The generated logs (two days, two hosts, every courier-imap era, the
+// Courier repeat bug on about a third of the traffic lines) carry, in the
+// microsecond formats, what real loggers write: a reception stamp of its
+// own on every repeat copy, bursts across a minute boundary and midnight,
+// and twins (distinct sessions equal in every field but the time).
+//
+//   - TestTail: the tail input over a file, one subtest per line format:
+//     classic syslog stamps (no year, no zone; Europe/Berlin) with rsyslog
+//     "message repeated" markers; RFC 3339 with microseconds and
+//     byte-identical repeat copies; RFC 3339 with reception-stamped copies
+//     (rsyslog's default file format since Debian 12).
+//   - TestTailYAML: the same through the shipped conf/fluent-bit.yaml,
+//     the plugin loaded by its plugins: list.
 //   - TestSyslogTCP: the syslog input in TCP mode with Fluent Bit's stock
 //     syslog-rfc5424 parser, fed RFC 5424 messages over a TCP connection;
 //     and the shipped courier-syslog-line parser fed rsyslog's
-//     forwarding format.
+//     RSYSLOG_ForwardFormat.
 //   - TestSystemd: the systemd input reading a journal directory written by
-//     systemd-journal-remote from a journal export stream, with the shipped
-//     Systemd_Filter list.
-//   - TestRestartReplay: tail with its offset database and filesystem
+//     systemd-journal-remote from the generator's journal export stream,
+//     with the shipped Systemd_Filter list.
+//   - TestRestartReplay: tail with its offset DB and filesystem
 //     buffering, the log growing while Fluent Bit runs; Fluent Bit is
-//     SIGKILLed in the middle and restarted (its chunks on disk are
-//     replayed), and InfluxDB is killed and restarted while Fluent Bit
-//     keeps retrying. The stored numbers must still be exact.
+//     SIGKILLed twice (once with chunks on disk it could not deliver) and
+//     restarted (the chunks are replayed, lines read again from an offset
+//     not yet saved), and InfluxDB is SIGKILLed and restarted while Fluent
+//     Bit keeps retrying. The stored numbers must still be exact.
+//
+// InfluxDB runs with authentication on; the plugin gets its token from
+// ${INFLUX_TOKEN}. COURIER_E2E_KEEP=1 keeps each scenario's directory
+// (configuration, Fluent Bit's log, storage); a failing scenario's is
+// always kept.
 //
 // Each scenario also prints one RESULT line (stored against truth); the
 // summary table of all of them is printed at the end of the run.

@@ -149,9 +149,11 @@ func influxEnv(srv *influxtest.Server, zone string) []string {
 	}
 }
 
+// startInflux starts a private InfluxDB with authentication on: the
+// plugin gets its token through ${INFLUX_TOKEN} as an admin would set it.
 func startInflux(t *testing.T) *influxtest.Server {
 	t.Helper()
-	return influxtest.Start(t, influxtest.Options{NoFlux: true})
+	return influxtest.Start(t, influxtest.Options{NoFlux: true, Auth: true})
 }
 
 // compare reads back the per day/service/user sums (days cut in the log's

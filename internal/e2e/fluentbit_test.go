@@ -24,6 +24,7 @@ import (
 const (
 	envFluentBit = "COURIER_E2E_FLUENT_BIT" // the Fluent Bit binary; unset: every test skips
 	envPlugin    = "COURIER_E2E_PLUGIN"     // the plugin .so; default build/out_courier_influxdb.so
+	envKeep      = "COURIER_E2E_KEEP"       // "1": keep every scenario's directory (failed ones are always kept)
 )
 
 // Bounds of the waits. Generous: the machine may be shared and loaded.
@@ -57,6 +58,26 @@ func setup(t *testing.T) (bin, plugin string) {
 		t.Fatal(err)
 	}
 	return bin, abs
+}
+
+// workDir is the scenario's directory: configuration, Fluent Bit's log,
+// storage and offset DB, the generated log. It is removed after a passing
+// test, kept (and named in the output) after a failing one or with
+// COURIER_E2E_KEEP=1.
+func workDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "courier-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv(envKeep) == "1" {
+			t.Logf("kept %s (fluent-bit.conf, fluent-bit.log, storage, the generated log)", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
 }
 
 func moduleRoot(tb testing.TB) string {
@@ -120,21 +141,27 @@ type fluentBit struct {
 	client  *http.Client
 }
 
-// startFluentBit runs `bin -e plugin -c conf` in r.dir with the plugin's
-// environment (env, KEY=VALUE), appending its output to r.dir/fluent-bit.log,
-// and waits until its monitoring API answers. A cleanup kills it if the
-// test did not stop it.
+// startFluentBit runs `bin -e plugin -c conf` in r.dir, with the
+// configuration r holds, and waits until its monitoring API answers.
 func startFluentBit(t *testing.T, bin, plugin string, r *run, env ...string) *fluentBit {
 	t.Helper()
-	conf := r.write(t)
-	logPath := filepath.Join(r.dir, "fluent-bit.log")
+	return startFluentBitArgs(t, bin, r.dir, r.httpPort, []string{"-e", plugin, "-c", r.write(t)}, env...)
+}
+
+// startFluentBitArgs runs bin with args in dir and the plugin's
+// environment (env, KEY=VALUE), appending its output to dir/fluent-bit.log,
+// and waits until its monitoring API answers on port. A cleanup kills it
+// if the test did not stop it.
+func startFluentBitArgs(t *testing.T, bin, dir string, port int, args []string, env ...string) *fluentBit {
+	t.Helper()
+	logPath := filepath.Join(dir, "fluent-bit.log")
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(lf, "==== %s: %s -e %s -c %s\n", time.Now().UTC().Format(time.RFC3339Nano), bin, plugin, conf)
-	cmd := exec.Command(bin, "-e", plugin, "-c", conf)
-	cmd.Dir = r.dir
+	fmt.Fprintf(lf, "==== %s: %s %s\n", time.Now().UTC().Format(time.RFC3339Nano), bin, strings.Join(args, " "))
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.Env = append(cleanEnv(), env...)
 	if err := startProcess(cmd); err != nil {
@@ -142,7 +169,7 @@ func startFluentBit(t *testing.T, bin, plugin string, r *run, env ...string) *fl
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	lf.Close()
-	fb := &fluentBit{t: t, cmd: cmd, logPath: logPath, port: r.httpPort, done: make(chan struct{}),
+	fb := &fluentBit{t: t, cmd: cmd, logPath: logPath, port: port, done: make(chan struct{}),
 		client: &http.Client{Timeout: 5 * time.Second}}
 	go func() { fb.err = cmd.Wait(); close(fb.done) }()
 	t.Cleanup(func() {
@@ -224,6 +251,29 @@ func (fb *fluentBit) stop() {
 	if fb.err != nil {
 		fb.t.Fatalf("Fluent Bit exited with %v after SIGINT; log:\n%s", fb.err, fb.logTail(60))
 	}
+	if st := fb.finalStats(); st != "" {
+		fb.t.Logf("plugin's final stats: %s", st)
+	}
+}
+
+// finalStats returns the counters of the plugin's last "stats (final)"
+// log line, or "".
+func (fb *fluentBit) finalStats() string {
+	b, err := os.ReadFile(fb.logPath)
+	if err != nil {
+		return ""
+	}
+	const mark = "stats (final): "
+	s := string(b)
+	i := strings.LastIndex(s, mark)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(mark):]
+	if j := strings.IndexByte(s, '\n'); j >= 0 {
+		s = s[:j]
+	}
+	return s
 }
 
 // kill sends SIGKILL (a crash) and waits for the exit.

@@ -49,7 +49,7 @@ func TestTail(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			began := time.Now()
 			g := generate(t, tc.opts(t))
-			dir := t.TempDir()
+			dir := workDir(t)
 			if err := os.WriteFile(filepath.Join(dir, "mail.log"), g.raw(0, len(g.lines)), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestSyslogTCP(t *testing.T) {
 		began := time.Now()
 		g := generate(t, logOptions(1303, loggen.RFC5424, mustZone(t, "Europe/Berlin"), loggen.DefaultStart, false))
 		srv := startInflux(t)
-		r, port := syslogRun(t, t.TempDir(), "syslog-rfc5424")
+		r, port := syslogRun(t, workDir(t), "syslog-rfc5424")
 		r.writeParsers(t, stockRFC5424)
 		fb := startFluentBit(t, bin, plugin, r, influxEnv(srv, "Europe/Berlin")...)
 		sendTCP(t, fb, port, g.raw(0, len(g.lines)))
@@ -123,7 +123,7 @@ func TestSyslogTCP(t *testing.T) {
 		began := time.Now()
 		g := generate(t, logOptions(1304, loggen.Forward, mustZone(t, "Europe/Berlin"), loggen.DefaultStart, false))
 		srv := startInflux(t)
-		r, port := syslogRun(t, t.TempDir(), "courier-syslog-line")
+		r, port := syslogRun(t, workDir(t), "courier-syslog-line")
 		fb := startFluentBit(t, bin, plugin, r, influxEnv(srv, "Europe/Berlin")...)
 		sendTCP(t, fb, port, g.raw(0, len(g.lines)))
 		c := fb.waitProcessed("syslog", g.truth.Lines)
@@ -170,7 +170,7 @@ func TestSystemd(t *testing.T) {
 	bin, plugin := setup(t)
 	began := time.Now()
 	g := generate(t, logOptions(1305, loggen.Export, mustZone(t, "Europe/Berlin"), loggen.DefaultStart, false))
-	dir := t.TempDir()
+	dir := workDir(t)
 	r := newRun(t, dir)
 	r.conf.disable(t, "input", "tail")
 	r.conf.enable(t, "systemd")
@@ -243,7 +243,7 @@ func TestRestartReplay(t *testing.T) {
 	g := generate(t, logOptions(1306, loggen.RFC3339, mustZone(t, "Europe/Berlin"), loggen.DefaultStart, false))
 	n := len(g.lines)
 	cut := []int{0, n / 5, 2 * n / 5, 3 * n / 5, 4 * n / 5, n}
-	dir := t.TempDir()
+	dir := workDir(t)
 	logPath := filepath.Join(dir, "mail.log")
 	storage := filepath.Join(dir, "storage")
 	appendFile(t, logPath, g.raw(cut[0], cut[1]))
