@@ -183,7 +183,7 @@ type gen struct {
 
 	boots  []int64  // per host: boot time (µs since the epoch) for __MONOTONIC_TIMESTAMP
 	bootID [][]byte // per host: _BOOT_ID, 32 hex digits
-	delay  []int64  // per host: __REALTIME_TIMESTAMP - _SOURCE_REALTIME_TIMESTAMP, 20-219 µs
+	delay  int64    // __REALTIME_TIMESTAMP - _SOURCE_REALTIME_TIMESTAMP, 20-219 µs
 
 	cur  item // the line being written
 	heap []hent
@@ -263,12 +263,12 @@ func newGen(o Options, sink sinkFunc) *gen {
 	}
 	if o.Format == Export {
 		// Hashed, not drawn: the other formats' random stream stays as it was.
+		g.delay = 20 + int64(mix(0x5c, uint64(o.Seed))%200)
 		y, m, d := o.Start.Date()
 		start := time.Date(y, m, d, 0, 0, 0, 0, o.Location).UnixMicro()
 		for h := range o.Hosts {
 			k := mix(mix(0x4b, uint64(o.Seed)), uint64(h))
 			g.boots = append(g.boots, start-int64(86400+k%(20*86400))*usPerSec-int64(k>>40%usPerSec))
-			g.delay = append(g.delay, 20+int64(k>>20%200))
 			id := make([]byte, 0, 32)
 			for _, w := range []uint64{mix(k, 1), mix(k, 2)} {
 				for i := 60; i >= 0; i -= 4 {

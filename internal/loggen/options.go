@@ -47,8 +47,9 @@ const (
 	// SYSLOG_IDENTIFIER, SYSLOG_PID (programs that log their own PID only),
 	// _PID, _COMM, _HOSTNAME, _SOURCE_REALTIME_TIMESTAMP (the logged time,
 	// Line.Time), MESSAGE. __REALTIME_TIMESTAMP is the source time plus a
-	// constant 20-219 µs per host, so gaps between a host's entries are
-	// equal in both; the truth's days follow _SOURCE_REALTIME_TIMESTAMP.
+	// constant 20-219 µs (by Seed), so gaps between entries are equal in
+	// both and neither ever goes back; the truth's days follow
+	// _SOURCE_REALTIME_TIMESTAMP.
 	// No __CURSOR: journal-remote does not need one.
 	Export
 )

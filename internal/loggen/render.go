@@ -160,9 +160,11 @@ func (g *gen) appendHeader(b []byte, it *item) []byte {
 // MESSAGE, then "MESSAGE=" (frameExport finishes the entry).
 func (g *gen) appendExportHeader(b []byte, it *item) []byte {
 	// journald writes the entry a little after the datagram arrived
-	// (_SOURCE_REALTIME_TIMESTAMP): a constant delay per host, so the gaps
-	// between a host's entries are the same in both timestamps.
-	rt := it.t + g.delay[it.host]
+	// (_SOURCE_REALTIME_TIMESTAMP): a constant delay, so the gaps between
+	// entries are the same in both timestamps, and __REALTIME_TIMESTAMP
+	// never goes back (the log is in time order), as journalctl's
+	// --since/--until bisection expects.
+	rt := it.t + g.delay
 	b = append(b, "__REALTIME_TIMESTAMP="...)
 	b = appendInt(b, rt)
 	b = append(b, "\n__MONOTONIC_TIMESTAMP="...)
