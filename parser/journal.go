@@ -7,8 +7,8 @@ import (
 
 // The timestamps of journalctl's text output formats that the classic and
 // RFC 3339 scanners do not take themselves. scanStamp reaches these
-// functions only after its own checks failed, so the classic and RFC 3339
-// paths pay nothing for them:
+// functions where it would have given up: the classic path pays nothing
+// for them, the RFC 3339 path one byte compare (byte 4 is '-'):
 //
 //	short-precise  "Jul 03 06:36:47.123456"            classicFraction
 //	short-full     "Fri 2026-07-03 06:36:47 CEST"      scanFull
@@ -74,7 +74,8 @@ const unixDigits = 10
 
 // scanUnix scans journalctl -o short-unix: "ssssssssss[.f{1,9}] ", ten
 // digits of Unix seconds and an optional fraction (journalctl prints six
-// digits). It is tried after scanRFC3339 for a line starting with a digit.
+// digits). scanStamp calls it for a line that starts with a digit but
+// has no '-' in byte 4, so is no RFC 3339 stamp.
 func scanUnix(line string, st *stamp) int {
 	var secs int64
 	i := 0
