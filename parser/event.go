@@ -141,7 +141,8 @@ func (e *SyntaxError) Error() string {
 }
 
 // DefaultIdentifiers are the syslog identifiers Courier's IMAP and POP3
-// servers log under (see courier-log-formats.md section 1).
+// servers log under (see docs/courier-log-formats.md, From the daemon to
+// syslog).
 var DefaultIdentifiers = []string{
 	"imapd", "imapd-ssl", "pop3d", "pop3d-ssl",
 	"imaplogin", "courierpop3login", "couriertcpd",

@@ -272,7 +272,7 @@ func (p *Parser) parseSuffix(msg string, k, ip int, pop3 bool, ev *Event, full, 
 }
 
 // fastSuffix is the fast path of parseSuffix for the complete layouts
-// Courier writes (courier-log-formats.md sections 2 and 4): the fields
+// Courier writes (docs/courier-log-formats.md, The session-end lines): the fields
 // after "ip=[IP]" at msg[j:] are an optional port, then exactly the
 // counters of one layout of suffixLayouts in their order, up to the end of
 // msg:
