@@ -239,6 +239,7 @@ func (f *Flusher) filter(b *Batch) (repeats int64) {
 	d := f.dedup
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.tick()
 	for i := range b.items {
 		it := &b.items[i]
 		t := it.ev.Time.UnixNano()

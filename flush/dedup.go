@@ -167,20 +167,26 @@ func PointTime(ev *parser.Event, id ID) time.Time {
 //
 // All methods are safe for concurrent use.
 type Dedup struct {
-	mu  sync.Mutex
-	set *RepeatSet
+	mu    sync.Mutex
+	set   *RepeatSet
+	start time.Time // the clock's origin (monotonic)
 }
 
-// NewDedup returns an empty seen-set with RepeatSet's tolerance and bounds.
+// NewDedup returns an empty seen-set with RepeatSet's tolerance and bounds,
+// and the process's monotonic clock as its eviction guard (RepeatSet.SetNow).
 func NewDedup(tol, window time.Duration, max int) *Dedup {
-	return &Dedup{set: NewRepeatSet(tol, window, max)}
+	return &Dedup{set: NewRepeatSet(tol, window, max), start: time.Now()}
 }
+
+// tick sets the set's clock; d.mu is held.
+func (d *Dedup) tick() { d.set.SetNow(int64(time.Since(d.start))) }
 
 // Check is RepeatSet.Check under the lock, for callers that commit as they
 // go (tests, single-phase tools).
 func (d *Dedup) Check(ev *parser.Event) (repeat bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.tick()
 	return d.set.Check(Key(ev), ev.Time.UnixNano())
 }
 
@@ -198,6 +204,7 @@ func (d *Dedup) commit(chains []Chain) {
 		return
 	}
 	d.mu.Lock()
+	d.tick()
 	for _, c := range chains {
 		d.set.Add(c)
 	}

@@ -56,6 +56,7 @@ type fakeInflux struct {
 	t      *testing.T
 	mu     sync.Mutex
 	bodies [][]byte
+	codes  []int // the status answered to bodies[i]
 	auth   []string
 	// respond decides the answer for a decoded body; nil means 204.
 	respond func(body []byte) (int, string)
@@ -97,6 +98,9 @@ func (f *fakeInflux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if respond != nil {
 		status, msg = respond(body)
 	}
+	f.mu.Lock()
+	f.codes = append(f.codes, status)
+	f.mu.Unlock()
 	if status != 204 {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -110,6 +114,19 @@ func (f *fakeInflux) requests() [][]byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([][]byte(nil), f.bodies...)
+}
+
+// accepted returns the bodies answered 204: what a store would hold.
+func (f *fakeInflux) accepted() [][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out [][]byte
+	for i, b := range f.bodies {
+		if i < len(f.codes) && f.codes[i] == 204 {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func (f *fakeInflux) setRespond(fn func([]byte) (int, string)) {

@@ -29,11 +29,15 @@ import "time"
 // dedup off where every record is a chain of its own) get distinct points:
 // Identity(ev).Copy(K).
 //
-// Bounds, as the seen-set's always were: chains are kept in creation
-// order; the oldest is dropped once its Last is older than the newest time
-// seen minus the window, or while there are more than max chains.
-// Eviction walks from the oldest end and stops at the first chain that may
-// stay. A record of a dropped chain starts a new chain.
+// Bounds: chains are kept in creation order; the oldest is dropped once its
+// Last is older than the newest time seen minus the window, or while there
+// are more than max chains. Eviction walks from the oldest end and stops at
+// the first chain that may stay. A record of a dropped chain starts a new
+// chain. With a clock (SetNow, the plugin's), a chain is also kept while it
+// was created or extended less than the window ago by that clock: a chunk
+// that spans more than the window of event time (a backlog read at once)
+// must not drop the chains its own retry needs, nor the chain of a burst
+// whose tail the next chunk holds.
 //
 // A RepeatSet is not safe for concurrent use (Dedup locks around it). It
 // does not allocate per record once its table and queue have grown.
@@ -49,6 +53,8 @@ type RepeatSet struct {
 	head   int
 	base   uint64
 	newest int64 // Unix ns of the newest time seen
+	clock  bool  // SetNow was called: now guards eviction
+	now    int64 // the caller's clock, ns
 }
 
 // Chain is one session's run of copies in a RepeatSet.
@@ -61,6 +67,8 @@ type Chain struct {
 	// hiLast, on the newest chain of a key, bounds the Last of all live
 	// chains of the key: a time past it by the tolerance needs no walk.
 	hiLast int64
+	// touched is the clock (SetNow) when the chain was added or extended.
+	touched int64
 }
 
 // NewRepeatSet returns an empty set with tolerance tol (< 0 means 0),
@@ -79,6 +87,11 @@ func max64(a, b int64) int64 {
 	}
 	return b
 }
+
+// SetNow sets the clock reading (ns, any monotonic origin) that Add and
+// Extend stamp chains with and eviction compares against: a chain touched
+// less than the window ago stays. Without a call the set has no clock.
+func (s *RepeatSet) SetNow(ns int64) { s.clock, s.now = true, ns }
 
 // Tolerance returns the set's tolerance.
 func (s *RepeatSet) Tolerance() time.Duration { return time.Duration(s.tol) }
@@ -139,6 +152,7 @@ func (s *RepeatSet) Match(key ID, t int64) *Chain {
 func (s *RepeatSet) Extend(c *Chain, t int64) {
 	c.First = min(c.First, t)
 	c.Last = max(c.Last, t)
+	c.touched = s.now
 	s.newest = max(s.newest, t)
 	if n := s.live(s.index[c.Key]); n != nil {
 		n.hiLast = max(n.hiLast, t)
@@ -174,7 +188,7 @@ func (s *RepeatSet) NextK(key ID, cell int64) uint32 {
 // Add appends a chain (its Key, First, Last, Cell and K as given; the link
 // is set here) and drops what the bounds require.
 func (s *RepeatSet) Add(c Chain) {
-	c.prev, c.hiLast = 0, c.Last
+	c.prev, c.hiLast, c.touched = 0, c.Last, s.now
 	if seq, ok := s.index[c.Key]; ok {
 		if n := s.live(seq); n != nil {
 			c.prev, c.hiLast = seq+1, max(n.hiLast, c.Last)
@@ -207,13 +221,18 @@ func cellOf(t int64) int64 {
 }
 
 func (s *RepeatSet) evict() {
-	limit := int64(-1 << 63)
+	// Without a clock no chain is kept for its touch (touched is past
+	// every stamp); without a window none for its time.
+	limit, touched := int64(-1<<63), int64(1<<63-1)
 	if s.window > 0 && s.newest-s.window < s.newest {
 		limit = s.newest - s.window
 	}
+	if s.clock && s.window > 0 {
+		touched = s.now - s.window
+	}
 	for s.head < len(s.chains) {
 		c := &s.chains[s.head]
-		if len(s.chains)-s.head <= s.max && c.Last >= limit {
+		if len(s.chains)-s.head <= s.max && (c.Last >= limit || c.touched >= touched) {
 			break
 		}
 		seq := s.base + uint64(s.head)

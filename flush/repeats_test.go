@@ -210,3 +210,31 @@ func TestDedupConcurrent(t *testing.T) {
 		t.Errorf("Len = %d, new = %d; want 500 and 500", d.Len(), news)
 	}
 }
+
+func TestRepeatSetClockGuard(t *testing.T) {
+	s := NewRepeatSet(time.Second, 10*time.Minute, 100)
+	s.SetNow(0)
+	s.Check(ID{1, 1}, ns(0))
+	// An hour of event time later, a moment later by the clock: the chain
+	// stays (a chunk spanning a backlog must keep what its retry needs).
+	s.SetNow(int64(time.Second))
+	s.Check(ID{2, 2}, ns(time.Hour))
+	if !s.Check(ID{1, 1}, ns(time.Millisecond)) {
+		t.Fatal("chain dropped although touched a second ago by the clock")
+	}
+	// Old in event time and untouched for longer than the window: gone.
+	s.SetNow(int64(11 * time.Minute))
+	s.Check(ID{3, 3}, ns(time.Hour+time.Second))
+	if s.Check(ID{1, 1}, ns(2*time.Millisecond)) {
+		t.Fatal("chain kept although old by event time and by the clock")
+	}
+	// The maximum still rules.
+	m := NewRepeatSet(time.Second, 10*time.Minute, 2)
+	m.SetNow(0)
+	for i := 0; i < 5; i++ {
+		m.Check(ID{uint64(i), 9}, ns(time.Duration(i)*time.Hour))
+	}
+	if m.Len() != 2 {
+		t.Errorf("Len = %d, want 2", m.Len())
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/courier-traffic/courier-traffic/internal/loggen"
 )
 
 // burstLines returns n copies of one IMAP session end as rsyslog's
@@ -89,7 +91,7 @@ func TestWriteMicrosecondRepeats(t *testing.T) {
 			}
 			f, _ := newTestFlusher(t, srv.URL, extra)
 			writeChunks(t, f, tc.lines, tc.chunk)
-			if got := len(pointKeys(t, fake.requests())); got != tc.points {
+			if got := len(pointKeys(t, fake.accepted())); got != tc.points {
 				t.Errorf("%d points stored, want %d", got, tc.points)
 			}
 			st := f.Stats()
@@ -118,7 +120,7 @@ func TestRepeatsIdempotentPoints(t *testing.T) {
 		fake, srv := startFake(t)
 		f, _ := newTestFlusher(t, srv.URL, nil)
 		writeChunks(t, f, log, 250)
-		return pointKeys(t, fake.requests())
+		return pointKeys(t, fake.accepted())
 	}
 	want := ref(t)
 	if len(want) != 3 {
@@ -181,7 +183,7 @@ func TestRepeatsIdempotentPoints(t *testing.T) {
 				return f
 			}
 			tc.run(t, mk, fake)
-			got := pointKeys(t, fake.requests())
+			got := pointKeys(t, fake.accepted())
 			if tc.same {
 				for k := range got {
 					if !want[k] {
@@ -211,8 +213,98 @@ func TestRepeatsIdempotentPoints(t *testing.T) {
 		writeChunks(t, f1, log[:600], 100) // alice anchored at 47.990...
 		f2, _ := newTestFlusher(t, srv.URL, nil)
 		writeChunks(t, f2, log[600:], 100) // starts at 48.003...: alice again
-		if got := len(pointKeys(t, fake.requests())); got != 4 {
+		if got := len(pointKeys(t, fake.accepted())); got != 4 {
 			t.Errorf("%d points stored; want 4 (3 sessions, alice's burst twice)", got)
 		}
 	})
+}
+
+// TestRepeatsLongChunks: chunks that span more than dedup_window of event
+// time (a backlog read at once), with bursts split between chunks, flushed
+// twice each, or failed and retried after the next chunk was delivered:
+// the store holds exactly the points of a single delivery.
+func TestRepeatsLongChunks(t *testing.T) {
+	opts := loggen.Options{Seed: 40, Days: 2, SessionsPerDay: 250, Users: 20, RepeatBursts: 0.3,
+		CopyStamps: loggen.CopyReception, BoundaryBursts: true, Twins: 0.1, Format: loggen.RFC3339}
+	var lines []string
+	tr, err := loggen.Generate(opts, func(l loggen.Line) error { lines = append(lines, l.Raw); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := tr.Last.Add(time.Hour)
+	chunks := func(size int) [][]string {
+		var out [][]string
+		for lo := 0; lo < len(lines); lo += size {
+			out = append(out, lines[lo:min(lo+size, len(lines))])
+		}
+		return out
+	}
+	write := func(f *Flusher, c []string) Outcome {
+		b := f.NewBatch()
+		for _, l := range c {
+			b.AddLine(l, ref)
+		}
+		return f.Write(context.Background(), b)
+	}
+	var sessions int64
+	for _, s := range tr.Sessions {
+		sessions += s.Sessions
+	}
+	for _, size := range []int{150, 300, 700} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			cs := chunks(size)
+			fake, srv := startFake(t)
+			f, _ := newTestFlusher(t, srv.URL, MapGetter{KeyBatchSize: "7"})
+			for i, c := range cs {
+				for try := 0; try < 2; try++ {
+					if got := write(f, c); got != Delivered {
+						t.Fatalf("chunk %d: %v", i, got)
+					}
+				}
+			}
+			twice := pointKeys(t, fake.accepted())
+			if len(twice) != int(sessions) {
+				t.Errorf("every chunk twice: %d points, want %d sessions", len(twice), sessions)
+			}
+
+			// Each chunk fails after its first request (batch_size 7: the
+			// rest is not sent), the next one is delivered, then the
+			// failed one is retried.
+			fake2, srv2 := startFake(t)
+			f2, _ := newTestFlusher(t, srv2.URL, MapGetter{KeyBatchSize: "7"})
+			retried := 0
+			for i := 0; i < len(cs); i += 2 {
+				reqs := 0
+				fake2.setRespond(func([]byte) (int, string) {
+					reqs++
+					if reqs == 2 { // the second request of chunk i fails
+						return 503, "busy"
+					}
+					return 204, ""
+				})
+				first := write(f2, cs[i])
+				fake2.setRespond(nil)
+				if first == Retry {
+					retried++
+				}
+				if i+1 < len(cs) {
+					if got := write(f2, cs[i+1]); got != Delivered {
+						t.Fatalf("chunk %d: %v", i+1, got)
+					}
+				}
+				if first == Retry {
+					if got := write(f2, cs[i]); got != Delivered {
+						t.Fatalf("chunk %d retried: %v", i, got)
+					}
+				}
+			}
+			if retried < 3 {
+				t.Fatalf("only %d chunks failed: the case tests too little", retried)
+			}
+			got := pointKeys(t, fake2.accepted())
+			if len(got) != int(sessions) {
+				t.Errorf("retried chunks: %d points, want %d sessions", len(got), sessions)
+			}
+		})
+	}
 }

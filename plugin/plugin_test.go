@@ -445,3 +445,56 @@ func TestInitAndLifecycle(t *testing.T) {
 		}
 	}
 }
+
+// receptionStyles are the three inputs as they carry Courier's repeated
+// lines when the logger stamps each copy at its reception (microseconds):
+// tail over rsyslog's RFC 3339 file format, the syslog input with Fluent
+// Bit's syslog-rfc5424 parser (record time from the message, fraction
+// kept), and the systemd input (_SOURCE_REALTIME_TIMESTAMP per copy).
+var receptionStyles = []style{
+	{name: "tail-rfc3339", format: loggen.RFC3339, record: styles[0].record},
+	{
+		name: "syslog-rfc5424", format: loggen.RFC5424,
+		record: func(l loggen.Line) rec {
+			return rec{TS: fbhost.EventTime(l.Time), KV: []string{
+				"pri", "s:22", "host", "s:" + l.Host, "ident", "s:" + l.Ident,
+				"pid", "s:-", "msgid", "s:-", "message", "s:" + l.Message}}
+		},
+	},
+	{name: "systemd", format: loggen.Export, record: styles[2].record},
+}
+
+// TestReceptionStampedSums: a log whose repeat copies each carry their own
+// microsecond stamp (bursts across seconds, minutes and midnight; distinct
+// sessions equal in every field but the time a few seconds apart) gives
+// exactly the generator's sums through each input's records, every chunk
+// flushed twice; and a second instance that reads everything again from
+// an empty seen-set (a restart, a back-fill) stores nothing new.
+func TestReceptionStampedSums(t *testing.T) {
+	h := startHost(t)
+	for i, st := range receptionStyles {
+		t.Run(st.name, func(t *testing.T) {
+			srv := influxtest.Shared(t)
+			opts := loggen.Options{Seed: int64(40 + i), Days: 2, SessionsPerDay: 250, Users: 20, RepeatBursts: 0.3,
+				CopyStamps: loggen.CopyReception, BoundaryBursts: true, Twins: 0.1}
+			chunks, want := generate(t, st, opts, 300)
+			for n, inst := range []string{st.name, st.name + "-again"} {
+				h.init(inst, instanceProps(srv, "time_zone", "UTC")...)
+				for c, ch := range chunks {
+					f := h.records(ch)
+					for try := 0; try < 2-n; try++ {
+						if got := h.one("flush %s %s %s", inst, f, layouts[c%len(layouts)]); got != "FLB_OK" {
+							t.Fatalf("%s chunk %d flush %d: %s\n%s", inst, c, try, got, h.log())
+						}
+					}
+				}
+				if diff := cmp.Diff(want, srv.Sums(t, "", time.UTC)); diff != "" {
+					t.Fatalf("%s: sums (-want +got):\n%s", inst, diff)
+				}
+				if got := h.one("exit %s", inst); got != "FLB_OK" {
+					t.Errorf("exit %s: %s", inst, got)
+				}
+			}
+		})
+	}
+}
