@@ -259,7 +259,9 @@ type Options struct {
 	// a burst of 100-299 reception-stamped copies that crosses it: one
 	// before the local midnight that ends the day (so the burst crosses
 	// minute, hour and day), one before a random minute boundary of the
-	// day. They come on top of SessionsPerDay and have no LOGIN line.
+	// day. They come on top of SessionsPerDay (and of
+	// EstimatedLinesPerSession) and have no LOGIN line; an Era30 pick
+	// becomes Era41 (a session end without counters has nothing to repeat).
 	// Needs CopyReception.
 	BoundaryBursts bool
 	// Twins is the probability, per authenticated session end, of a twin:

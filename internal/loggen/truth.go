@@ -56,7 +56,7 @@ type Truth struct {
 
 	Lines        int64 // every line written
 	TrafficLines int64 // distinct lines with rcvd=/sent= (authenticated + pre-login): sum of Sessions and PreLogin .Sessions
-	RepeatLines  int64 // extra byte-identical copies written by the repeat bug
+	RepeatLines  int64 // extra copies written by the repeat bug (byte-identical, or with their own reception stamp)
 	MarkerLines  int64 // rsyslog markers that follow a traffic line
 	NoiseLines   int64 // everything else, including Era30 session ends and markers after LOGIN FAILED lines
 
