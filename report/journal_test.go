@@ -33,19 +33,19 @@ func cloneRec(r *JournalRecord) jrec {
 func decodeAll(t testing.TB, in string) ([]jrec, JournalStats) {
 	t.Helper()
 	var got []jrec
-	st, err := DecodeJournal(strings.NewReader(in), func(r *JournalRecord) error {
+	st, err := DecodeJournalJSON(strings.NewReader(in), func(r *JournalRecord) error {
 		got = append(got, cloneRec(r))
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("DecodeJournal: %v", err)
+		t.Fatalf("DecodeJournalJSON: %v", err)
 	}
 	return got, st
 }
 
-// TestDecodeJournal: journalctl -o json's forms, each decoded or counted
+// TestDecodeJournalJSON: journalctl -o json's forms, each decoded or counted
 // as garbled, never failing the read.
-func TestDecodeJournal(t *testing.T) {
+func TestDecodeJournalJSON(t *testing.T) {
 	const msg = "LOGOUT, user=alice, ip=[::ffff:10.0.0.1], port=[4242], headers=0, body=0, rcvd=100, sent=200, time=5"
 	bytesOf := func(s string) string {
 		var b []string
@@ -152,7 +152,7 @@ func TestDecodeJournalStops(t *testing.T) {
 	in := strings.Repeat(`{"__REALTIME_TIMESTAMP":"1","MESSAGE":"m"}`+"\n", 3)
 	stop := errors.New("stop")
 	n := 0
-	st, err := DecodeJournal(strings.NewReader(in), func(*JournalRecord) error {
+	st, err := DecodeJournalJSON(strings.NewReader(in), func(*JournalRecord) error {
 		n++
 		if n == 2 {
 			return stop
@@ -163,7 +163,7 @@ func TestDecodeJournalStops(t *testing.T) {
 		t.Errorf("fn error: err %v after %d calls, stats %+v", err, n, st)
 	}
 	broken := errors.New("broken pipe")
-	_, err = DecodeJournal(io.MultiReader(strings.NewReader(in), errReader{broken}), func(*JournalRecord) error { return nil })
+	_, err = DecodeJournalJSON(io.MultiReader(strings.NewReader(in), errReader{broken}), func(*JournalRecord) error { return nil })
 	if !errors.Is(err, broken) {
 		t.Errorf("reader error: %v, want %v", err, broken)
 	}
@@ -173,10 +173,10 @@ type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
-// FuzzDecodeJournal: never panics; a line that encoding/json reads as an
+// FuzzDecodeJournalJSON: never panics; a line that encoding/json reads as an
 // object with a string MESSAGE and a decimal __REALTIME_TIMESTAMP (and no
 // other kept field) decodes to the same values.
-func FuzzDecodeJournal(f *testing.F) {
+func FuzzDecodeJournalJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"__REALTIME_TIMESTAMP":"1783060607100001","MESSAGE":"LOGOUT, user=a, rcvd=1, sent=2"}`,
 		`{"__REALTIME_TIMESTAMP":"1","MESSAGE":"\u00e9\ud83d\ude00\n\"","X":[1,{"a":null}]}`,
@@ -189,7 +189,7 @@ func FuzzDecodeJournal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
 		line = strings.ReplaceAll(line, "\n", " ")
 		var got []jrec
-		st, err := DecodeJournal(strings.NewReader(line+"\n"), func(r *JournalRecord) error {
+		st, err := DecodeJournalJSON(strings.NewReader(line+"\n"), func(r *JournalRecord) error {
 			got = append(got, cloneRec(r))
 			return nil
 		})
@@ -217,20 +217,20 @@ func FuzzDecodeJournal(f *testing.F) {
 			return
 		}
 		if len(got) != 1 {
-			t.Fatalf("encoding/json reads %q, DecodeJournal found no record", line)
+			t.Fatalf("encoding/json reads %q, DecodeJournalJSON found no record", line)
 		}
 		// encoding/json replaces invalid surrogates and bytes by U+FFFD,
-		// as DecodeJournal does for surrogates.
+		// as DecodeJournalJSON does for surrogates.
 		if want := (jrec{"", "", msg, us}); got[0] != want {
 			t.Fatalf("got %+v, encoding/json %+v", got[0], want)
 		}
 	})
 }
 
-// BenchmarkDecodeJournal: records per second of the JSON path, on
+// BenchmarkDecodeJournalJSON: records per second of the JSON path, on
 // journalctl's own output form for Courier records (the five fields plus
 // the four journalctl always prints).
-func BenchmarkDecodeJournal(b *testing.B) {
+func BenchmarkDecodeJournalJSON(b *testing.B) {
 	var buf bytes.Buffer
 	for i := range 10000 {
 		fmt.Fprintf(&buf, `{"__CURSOR":"s=5496151fbf2d407a83de90863e326bfb;i=%x;b=0123456789abcdef0123456789abcdef;m=3e8;t=655af26196461;x=75bb80208a774ca6","__REALTIME_TIMESTAMP":"%d","__MONOTONIC_TIMESTAMP":"%d","_BOOT_ID":"0123456789abcdef0123456789abcdef","SYSLOG_IDENTIFIER":"imapd-ssl","_HOSTNAME":"mx1","_SOURCE_REALTIME_TIMESTAMP":"%d","MESSAGE":"LOGOUT, user=user%d@example.org, ip=[::ffff:192.0.2.%d], port=[%d], headers=%d, body=%d, rcvd=%d, sent=%d, time=%d, starttls=1"}`+"\n",
@@ -241,7 +241,7 @@ func BenchmarkDecodeJournal(b *testing.B) {
 	b.ResetTimer()
 	var n int64
 	for range b.N {
-		st, _ := DecodeJournal(bytes.NewReader(data), func(*JournalRecord) error { return nil })
+		st, _ := DecodeJournalJSON(bytes.NewReader(data), func(*JournalRecord) error { return nil })
 		n += st.Records
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
@@ -270,36 +270,41 @@ type exportEntry struct {
 	host, ident, msg string
 }
 
+// appendExport appends one export-format entry of name, value pairs: the
+// text form, or the binary one for a value with a newline or that is not
+// valid UTF-8 (as journalctl does), then the empty line.
+func appendExport(b *bytes.Buffer, kv ...string) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		k, v := kv[i], kv[i+1]
+		if strings.ContainsAny(v, "\n") || !utf8.ValidString(v) {
+			b.WriteString(k + "\n")
+			binary.Write(b, binary.LittleEndian, uint64(len(v)))
+			b.WriteString(v + "\n")
+			continue
+		}
+		b.WriteString(k + "=" + v + "\n")
+	}
+	b.WriteString("\n")
+}
+
 // writeJournal writes entries as a journald export stream and turns it
 // into the journal file dir/name with systemd-journal-remote.
 func writeJournal(t testing.TB, dir, name string, entries []exportEntry) string {
 	t.Helper()
 	remote := journalRemote(t)
 	var b bytes.Buffer
-	field := func(k, v string) {
-		if strings.ContainsAny(v, "\n") || !utf8.ValidString(v) {
-			// The binary form: name, newline, little-endian 64-bit length, data.
-			b.WriteString(k + "\n")
-			binary.Write(&b, binary.LittleEndian, uint64(len(v)))
-			b.WriteString(v + "\n")
-			return
-		}
-		b.WriteString(k + "=" + v + "\n")
-	}
 	for i, e := range entries {
-		field("__REALTIME_TIMESTAMP", fmt.Sprint(e.realtime))
-		field("__MONOTONIC_TIMESTAMP", fmt.Sprint(1000+i))
-		field("_BOOT_ID", "0123456789abcdef0123456789abcdef")
-		field("_TRANSPORT", "syslog")
+		fields := []string{"__REALTIME_TIMESTAMP", fmt.Sprint(e.realtime), "__MONOTONIC_TIMESTAMP", fmt.Sprint(1000 + i),
+			"_BOOT_ID", "0123456789abcdef0123456789abcdef", "_TRANSPORT", "syslog"}
 		if e.host != "" {
-			field("_HOSTNAME", e.host)
+			fields = append(fields, "_HOSTNAME", e.host)
 		}
-		field("SYSLOG_IDENTIFIER", e.ident)
+		fields = append(fields, "SYSLOG_IDENTIFIER", e.ident)
 		if e.source != 0 {
-			field("_SOURCE_REALTIME_TIMESTAMP", fmt.Sprint(e.source))
+			fields = append(fields, "_SOURCE_REALTIME_TIMESTAMP", fmt.Sprint(e.source))
 		}
-		field("MESSAGE", e.msg)
-		b.WriteString("\n")
+		fields = append(fields, "MESSAGE", e.msg)
+		appendExport(&b, fields...)
 	}
 	path := filepath.Join(dir, name)
 	cmd := exec.Command(remote, "--output="+path, "-")
@@ -377,7 +382,7 @@ func fakeJournalctl(t *testing.T, stdout, stderr string, code int) string {
 // TestReadJournalErrors: each way journalctl can fail becomes an error
 // naming the cause.
 func TestReadJournalErrors(t *testing.T) {
-	const rec1 = `{"__REALTIME_TIMESTAMP":"1","MESSAGE":"m"}` + "\n"
+	const rec1 = "__REALTIME_TIMESTAMP=1\nMESSAGE=m\n\n"
 	hint := "Hint: You are currently not seeing messages from other users and the system.\n" +
 		"      Users in groups 'adm', 'systemd-journal' can see all messages.\n" +
 		"      Pass -q to turn off this notice.\n"
@@ -398,7 +403,7 @@ func TestReadJournalErrors(t *testing.T) {
 			func(err error) bool { var je *JournalError; return errors.As(err, &je) && je.Code == 1 }, "journalctl: Failed to parse timestamp: x (exit status 1)"},
 		{"failure without a message", "", "", 3,
 			func(err error) bool { var je *JournalError; return errors.As(err, &je) && je.Code == 3 }, "exit status 3"},
-		{"garbled output is not an error", rec1 + "garbage\n" + rec1, "", 0,
+		{"garbled output is not an error", rec1 + "garbage\n\n" + rec1, "", 0,
 			func(err error) bool { return err == nil }, ""},
 	}
 	for _, tt := range tests {
@@ -421,7 +426,7 @@ func TestReadJournalErrors(t *testing.T) {
 		// A journalctl that would print forever.
 		dir := t.TempDir()
 		path := filepath.Join(dir, "journalctl")
-		script := "#!/bin/sh\nwhile :; do echo '" + strings.TrimSpace(rec1) + "'; done\n"
+		script := "#!/bin/sh\nwhile :; do printf '" + strings.ReplaceAll(rec1, "\n", "\\n") + "'; done\n"
 		if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -444,7 +449,7 @@ func TestJournalArgs(t *testing.T) {
 	got := JournalArgs(JournalOptions{Directory: "/d", Files: []string{"/a.journal", "/b*.journal"},
 		Identifiers: []string{"imapd", "pop3d"},
 		Since:       time.Date(2026, 7, 3, 0, 0, 0, 0, time.UTC), Until: time.Unix(1783123200, 0)})
-	want := []string{"--output=json", "--all", "--no-pager",
+	want := []string{"--output=export", "--all", "--no-pager",
 		"--output-fields=SYSLOG_IDENTIFIER,_HOSTNAME,MESSAGE,_SOURCE_REALTIME_TIMESTAMP",
 		"--directory=/d", "--file=/a.journal", "--file=/b*.journal",
 		"--since=@1783036800.000000", "--until=@1783123199.999999",

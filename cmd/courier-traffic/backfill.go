@@ -79,7 +79,11 @@ func runBackfill(ctx context.Context, args []string, e env) error {
 		if loc == nil {
 			loc = time.Local
 		}
-		if err := jf.journalRange(&jopts, loc, e.now()); err != nil {
+		var leadIn time.Duration
+		if cfg.Dedup {
+			leadIn = cfg.DedupWindow
+		}
+		if err := jf.journalRange(&jopts, loc, e.now(), leadIn); err != nil {
 			return err
 		}
 		if err := jf.statInputs(); err != nil {

@@ -52,7 +52,8 @@ func addJournalFlags(fs *flag.FlagSet, withRange bool) *journalFlags {
 	fs.StringVar(&j.dir, "journal-dir", "", "read the journal files in `DIR` (journalctl --directory; a saved /var/log/journal); implies --journal")
 	fs.Var(&j.files, "journal-file", "read the journal `FILE` (journalctl --file; repeatable, globs allowed); implies --journal")
 	if withRange {
-		fs.StringVar(&j.since, "since", "", "with --journal: records received at or after this instant: YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (in --time-zone), RFC 3339, today or yesterday")
+		fs.StringVar(&j.since, "since", "", "with --journal: records received at or after this instant: YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\" (in --time-zone), RFC 3339, today or yesterday;\n"+
+			"the read starts --dedup-window earlier, so that a burst of copies in progress is one session (that lead-in's sessions are written too, idempotently)")
 		fs.StringVar(&j.until, "until", "", "with --journal: records received before this instant (same forms as --since)")
 	}
 	return j
@@ -156,8 +157,15 @@ func parseInstant(s string, loc *time.Location, now time.Time) (time.Time, error
 	return time.Time{}, fmt.Errorf("%q: want YYYY-MM-DD, \"YYYY-MM-DD HH:MM[:SS]\", RFC 3339 (2026-07-03T06:00:00+02:00), today or yesterday", s)
 }
 
-// journalRange parses --since and --until for backfill.
-func (j *journalFlags) journalRange(o *report.JournalOptions, loc *time.Location, now time.Time) error {
+// journalRange parses --since and --until for backfill. With dedup on,
+// the read starts leadIn (dedup_window) before --since: a run that
+// started inside a burst of copies would anchor the session at its first
+// copy after --since, on another point than the run over the period
+// before it wrote (flush's one documented way to double). Reading the
+// lead-in, this run sees the burst's first copy and writes the same
+// point; the sessions of the lead-in are written too, on the points a run
+// over that period writes (idempotent).
+func (j *journalFlags) journalRange(o *report.JournalOptions, loc *time.Location, now time.Time, leadIn time.Duration) error {
 	var err error
 	if j.since != "" {
 		if o.Since, err = parseInstant(j.since, loc, now); err != nil {
@@ -171,6 +179,9 @@ func (j *journalFlags) journalRange(o *report.JournalOptions, loc *time.Location
 	}
 	if !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
 		return usageError(fmt.Errorf("--since %s is not before --until %s", j.since, j.until))
+	}
+	if !o.Since.IsZero() {
+		o.Since = o.Since.Add(-leadIn)
 	}
 	return nil
 }
