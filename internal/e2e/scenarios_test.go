@@ -287,11 +287,17 @@ func TestRestartReplay(t *testing.T) {
 	records += c.AllInRecords
 	t.Logf("step 2: Fluent Bit SIGKILLed after reading part 2: %s; %d chunk files left on disk", c, chunkFiles(t, storage))
 	fb = startFluentBit(t, bin, plugin, r, env...)
+	// The restarted Fluent Bit replays what the kill left (chunks on disk,
+	// lines after the last offset saved): how much is not known, so wait
+	// until it is all delivered and the tail input has been quiet for 3 s.
+	c = quiet(fb, 0, 3*time.Second, true)
+	base := c.InRecords
+	t.Logf("step 2: Fluent Bit restarted and caught up: %s", c)
 
 	// 3. InfluxDB down; part 3 read but not delivered; SIGKILL.
 	srv.Kill(t)
 	appendFile(t, logPath, g.raw(cut[2], cut[3]))
-	tailRead(fb, int64(cut[3]-cut[2]))
+	quiet(fb, base+int64(cut[3]-cut[2]), 2*time.Second, false)
 	c = retrying(fb)
 	fb.kill()
 	records += c.AllInRecords
@@ -319,6 +325,40 @@ func TestRestartReplay(t *testing.T) {
 	}
 	fb.stop()
 	compare(t, "restart/replay", srv, g, records, began)
+}
+
+// quiet waits until the tail input has read at least want records and its
+// count (and that of every input) has not changed for d, and, when
+// delivered is set, the output has delivered the records of every input
+// and no chunk is held. It returns the counters then.
+func quiet(fb *fluentBit, want int64, d time.Duration, delivered bool) counters {
+	fb.t.Helper()
+	var last counters
+	since := time.Now()
+	what := fmt.Sprintf("the tail input to read %d records and stay quiet for %s", want, d)
+	if delivered {
+		what += ", everything delivered"
+	}
+	fb.waitUntil(what, doneTimeout, func() (bool, string) {
+		c, err := fb.metricsOf("tail")
+		if err != nil {
+			return false, err.Error()
+		}
+		if c.InRecords != last.InRecords || c.AllInRecords != last.AllInRecords {
+			since = time.Now()
+		}
+		last = c
+		n, err := fb.chunks()
+		if err != nil {
+			return false, err.Error()
+		}
+		ok := c.InRecords >= want && time.Since(since) >= d
+		if delivered {
+			ok = ok && c.ProcRecords+c.Dropped >= c.AllInRecords && n == 0
+		}
+		return ok, fmt.Sprintf("%s; chunks held %d; unchanged for %s", c, n, time.Since(since).Round(time.Millisecond))
+	})
+	return last
 }
 
 // chunkFiles counts Fluent Bit's chunk files (*.flb) under dir.
