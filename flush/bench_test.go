@@ -38,9 +38,21 @@ func (m *cpuMeter) report(b *testing.B, unit string) {
 
 // benchLines returns a realistic generated log (noise, repeats, all eras).
 func benchLines(b *testing.B, n int64) ([]string, time.Time) {
+	return benchLog(b, loggen.Options{Seed: 7, MaxLines: n, Eras: loggen.AllEras, Format: loggen.Classic})
+}
+
+// benchRepeatLines returns a repeat-heavy log as rsyslog's RFC 3339 file
+// format writes it: every session end followed by a burst of 1-20 copies
+// (the Courier bug), each copy stamped at its reception in microseconds.
+func benchRepeatLines(b *testing.B, n int64) ([]string, time.Time) {
+	return benchLog(b, loggen.Options{Seed: 7, MaxLines: n, Format: loggen.RFC3339, RepeatBursts: 1,
+		CopyStamps: loggen.CopyReception})
+}
+
+func benchLog(b *testing.B, opts loggen.Options) ([]string, time.Time) {
 	b.Helper()
 	var lines []string
-	truth, err := loggen.Generate(loggen.Options{Seed: 7, MaxLines: n, Eras: loggen.AllEras, Format: loggen.Classic},
+	truth, err := loggen.Generate(opts,
 		func(l loggen.Line) error {
 			lines = append(lines, l.Raw)
 			return nil
@@ -108,6 +120,17 @@ func BenchmarkEncode(b *testing.B) {
 // lines as Fluent Bit would flush them; no network. Counted per input line.
 func BenchmarkBatchPath(b *testing.B) {
 	lines, ref := benchLines(b, 100000)
+	benchBatchPath(b, lines, ref)
+}
+
+// BenchmarkBatchPathRepeats is BenchmarkBatchPath on the repeat-heavy log:
+// most records are copies found by RepeatSet (Key, Match, Extend).
+func BenchmarkBatchPathRepeats(b *testing.B) {
+	lines, ref := benchRepeatLines(b, 100000)
+	benchBatchPath(b, lines, ref)
+}
+
+func benchBatchPath(b *testing.B, lines []string, ref time.Time) {
 	cfg, err := LoadConfig(MapGetter{KeyStatsInterval: "0", KeyTimeZone: "UTC"})
 	if err != nil {
 		b.Fatal(err)
@@ -149,6 +172,25 @@ func BenchmarkBatchPath(b *testing.B) {
 	cpu.report(b, "line")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 	b.ReportMetric(float64(size)/float64(b.N), "body-B/line")
+}
+
+// BenchmarkRepeatSet: Check on a stream of sessions each followed by 9
+// copies 50 µs apart (9 in 10 records are repeats), the set at its
+// steady size for a 10-minute window.
+func BenchmarkRepeatSet(b *testing.B) {
+	s := NewRepeatSet(time.Second, 10*time.Minute, 1000000)
+	s.SetNow(0)
+	b.ReportAllocs()
+	t := int64(1783060607) * 1e9
+	for i := range b.N {
+		sess := uint64(i / 10)
+		if i%10 == 0 {
+			t += 100 * int64(time.Millisecond)
+		} else {
+			t += 50 * int64(time.Microsecond)
+		}
+		s.Check(ID{sess * 0x9e3779b97f4a7c15, sess}, t)
+	}
 }
 
 // BenchmarkIdentity: the record identity alone (dedup and point times).

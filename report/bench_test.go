@@ -31,6 +31,47 @@ func benchData(b *testing.B) []byte {
 	return benchLog
 }
 
+var (
+	benchRepeatOnce sync.Once
+	benchRepeatLog  []byte
+)
+
+// benchRepeatData is a one-day log of 200,000 lines where every session
+// end is followed by 1-20 copies (Courier's repeat bug), each stamped at
+// its reception in microseconds (rsyslog's RFC 3339 file format).
+func benchRepeatData(b *testing.B) []byte {
+	benchRepeatOnce.Do(func() {
+		var buf bytes.Buffer
+		_, err := loggen.WriteLog(&buf, loggen.Options{Seed: 1, MaxLines: 200_000, SessionsPerDay: 20_000,
+			Format: loggen.RFC3339, RepeatBursts: 1, CopyStamps: loggen.CopyReception})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchRepeatLog = buf.Bytes()
+	})
+	return benchRepeatLog
+}
+
+// BenchmarkReportRepeats is the pipeline (dedup on) over the repeat-heavy
+// log: most lines are copies, compared through the seen-set.
+func BenchmarkReportRepeats(b *testing.B) {
+	data := benchRepeatData(b)
+	cfg := mustConfig(b)
+	lines := bytes.Count(data, []byte{'\n'})
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for range b.N {
+		a, err := NewAggregator(cfg, Date{2026, 7, 28}, IMAP, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Read(bytes.NewReader(data), time.Date(2026, 7, 29, 0, 0, 0, 0, time.UTC)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(lines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
 // BenchmarkAggregate measures the report's hot path: line splitting,
 // parsing, filtering, dedup and summing, from memory.
 func BenchmarkAggregate(b *testing.B) {
