@@ -46,8 +46,10 @@ const usage = `courier-traffic: per-user Courier IMAP/POP3 traffic from mail log
 
 Usage:
   courier-traffic report   [flags] [FILE...]   the classic daily report from log files (default /var/log/mail.log)
+  courier-traffic report   --journal [flags]   the same report from the systemd journal (Debian 12+ without rsyslog)
   courier-traffic report   --influx-url URL [flags]   the same report from InfluxDB
   courier-traffic backfill [flags] FILE...     write log history into InfluxDB, like the plugin does
+  courier-traffic backfill --journal [--since T] [--until T] [flags]   the same from the journal
 
 Run "courier-traffic COMMAND -h" for the flags of a command.
 `
