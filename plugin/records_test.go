@@ -69,7 +69,7 @@ func TestAddChunk(t *testing.T) {
 		data     []byte
 		records  int
 		traffic  int
-		wantTime []int64 // point times (ns) must lie within [want, want+precision)
+		wantTime []int64 // point times (ns) must lie in want's second (points are anchored per second)
 		prec     time.Duration
 		errAt    int // -1: no error; else the event index of the error
 	}{
@@ -83,8 +83,8 @@ func TestAddChunk(t *testing.T) {
 		{name: "systemd with source time as int", data: appendEvent(nil, t0.Add(time.Second),
 			"SYSLOG_IDENTIFIER", "imapd", "_HOSTNAME", "mx", "MESSAGE", msg, "_SOURCE_REALTIME_TIMESTAMP", us),
 			records: 1, traffic: 1, wantTime: []int64{us * 1000}, prec: time.Microsecond, errAt: -1},
-		{name: "record time with milliseconds", data: appendEvent(nil, t0.Add(250*time.Millisecond), "ident", "imapd", "message", msg),
-			records: 1, traffic: 1, wantTime: []int64{t0.Add(250 * time.Millisecond).UnixNano()}, prec: time.Millisecond, errAt: -1},
+		{name: "record time with milliseconds", data: appendEvent(nil, t0.Add(2250*time.Millisecond), "ident", "imapd", "message", msg),
+			records: 1, traffic: 1, wantTime: []int64{t0.Add(2250 * time.Millisecond).UnixNano()}, prec: time.Millisecond, errAt: -1},
 		{name: "no usable key", data: appendEvent(appendEvent(nil, t0, "other", "x"), t0, "log", int64(5)),
 			records: 2, errAt: -1},
 		{name: "corrupt after one good record", data: append(appendEvent(nil, t0.Add(time.Second), "log", line), 0x92, 0xc1),
@@ -117,8 +117,10 @@ func TestAddChunk(t *testing.T) {
 				t.Fatalf("points %d, want %d:\n%s", len(got), len(c.wantTime), body)
 			}
 			for i, w := range c.wantTime {
-				if got[i] < w || got[i] >= w+int64(c.prec) {
-					t.Errorf("point %d at %d, want in [%d, %d) (precision %v)", i, got[i], w, w+int64(c.prec), c.prec)
+				lo := w - w%int64(time.Second)
+				if got[i] < lo || got[i] >= lo+int64(time.Second) {
+					t.Errorf("point %d at %d, want in [%d, %d): the second of %d (logged with precision %v)",
+						i, got[i], lo, lo+int64(time.Second), w, c.prec)
 				}
 			}
 		})
