@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	bin "encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -420,6 +421,8 @@ func TestJournalErrors(t *testing.T) {
 			[]string{"--since=@1783029000.000000", "--until=@1783123200.499999"}},
 		{"backfill's range without dedup: no lead-in", fakes["args"], []string{"backfill", "--journal", "--influx-url", "http://127.0.0.1:1",
 			"--tz", "Europe/Berlin", "--dedup", "false", "--since", "2026-07-03"}, 1, []string{"--since=@1783029600.000000 SYSLOG"}},
+		{"InfluxDB unreachable", "", []string{"backfill", "--journal-file", path, "--influx-url", "http://127.0.0.1:1",
+			"--influx-timeout", "2s", "--tz", "UTC"}, 1, []string{"127.0.0.1:1", "run it again"}},
 		{"journal and files", "", []string{"report", "--journal", "mail.log"}, 2, []string{"--journal reads the journal, not files"}},
 		{"journal-file and files", "", []string{"backfill", "--journal-file", path, "mail.log"}, 2, []string{"--journal reads the journal, not files"}},
 		{"journal and influx", "", []string{"report", "--journal", "--influx-url", "http://127.0.0.1:1"}, 2, []string{"give one"}},
@@ -442,6 +445,59 @@ func TestJournalErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestJournalPermissionReal: the real journalctl, run by a user who may
+// not read the journal files (the built command under setpriv as nobody),
+// gives exit 1 and the permission message. Needs root to switch users.
+func TestJournalPermissionReal(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the command as another user (the fake-journalctl cases of TestJournalErrors still ran)")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("no setpriv (util-linux)")
+	}
+	// A directory every user may enter, holding the command and a journal
+	// only root may read.
+	dir, err := os.MkdirTemp("", "journal-perm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmdPath := filepath.Join(dir, "courier-traffic")
+	if err := os.WriteFile(cmdPath, mustRead(t, binary(t)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	jdir := filepath.Join(dir, "journal")
+	if err := os.Mkdir(jdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := makeJournal(t, jdir, "x.journal", exportStream(t, journalDay[:2]))
+	if err := os.Chmod(jdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--journal-file", path}, {"--journal-dir", jdir}} {
+		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", cmdPath,
+			"report", "--date", "2026-07-03", "--tz", "UTC"}, args...)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("%v as nobody: %v, want exit 1; stderr %q", args, err, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "cannot read the journal: insufficient permissions") ||
+			!strings.Contains(stderr.String(), "systemd-journal or adm") {
+			t.Errorf("%v as nobody: stderr %q lacks the cause", args, stderr.String())
+		}
 	}
 }
 
