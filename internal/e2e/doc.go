@@ -50,6 +50,10 @@
 //     restarted (the chunks are replayed, lines read again from an offset
 //     not yet saved), and InfluxDB is SIGKILLed and restarted while Fluent
 //     Bit keeps retrying. The stored numbers must still be exact.
+//   - TestControlToleranceZero: the negative control. TestTail/rfc3339's
+//     log with the plugin's dedup_tolerance set to 0 must store more than
+//     the truth, which shows that the reception-stamped copies reach the
+//     plugin through Fluent Bit with stamps of their own.
 //
 // InfluxDB runs with authentication on; the plugin gets its token from
 // ${INFLUX_TOKEN}. COURIER_E2E_KEEP=1 keeps each scenario's directory

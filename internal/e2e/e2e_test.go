@@ -162,12 +162,27 @@ func startInflux(t *testing.T) *influxtest.Server {
 // a RESULT line and adds the scenario to the summary table.
 func compare(t *testing.T, name string, srv *influxtest.Server, g generated, records int64, began time.Time) {
 	t.Helper()
-	got := srv.Sums(t, "", g.opts.Location)
-	want := make(map[influxtest.Key]influxtest.Sums, len(g.truth.Sessions))
+	r, want, got := measure(t, name, srv, g, records, began)
+	r.pass = r.keysWrong == 0 && r.wantSess > 0
+	if r.wantSess == 0 {
+		t.Errorf("%s: the truth has no sessions: the scenario proves nothing", name)
+	}
+	if !r.pass {
+		t.Errorf("%s: stored sums differ from the truth (-truth +stored), first lines:\n%s", name, head(cmp.Diff(want, got), 40))
+	}
+	addRow(r)
+}
+
+// measure reads back the sums and compares them with the truth; it logs
+// the RESULT line.
+func measure(t *testing.T, name string, srv *influxtest.Server, g generated, records int64, began time.Time) (r result, want, got map[influxtest.Key]influxtest.Sums) {
+	t.Helper()
+	got = srv.Sums(t, "", g.opts.Location)
+	want = make(map[influxtest.Key]influxtest.Sums, len(g.truth.Sessions))
 	for k, s := range g.truth.Sessions {
 		want[influxtest.Key(k)] = influxtest.Sums(s)
 	}
-	r := result{name: name, lines: g.truth.Lines, records: records,
+	r = result{name: name, lines: g.truth.Lines, records: records,
 		repeats: g.truth.RepeatLines + g.truth.MarkerRepeats, took: time.Since(began)}
 	keys := map[influxtest.Key]bool{}
 	for k, s := range want {
@@ -188,17 +203,13 @@ func compare(t *testing.T, name string, srv *influxtest.Server, g generated, rec
 			r.keysWrong++
 		}
 	}
-	r.pass = r.keysWrong == 0
 	t.Logf("RESULT %s: sessions stored %d / truth %d (x%.2f), rcvd stored %d / truth %d, sent stored %d / truth %d; day/service/user keys wrong %d of %d; %d lines (%d repeat copies, %d marker lines), %d records through Fluent Bit, %s",
 		name, r.gotSess, r.wantSess, float64(r.gotSess)/float64(max(r.wantSess, 1)), r.gotRcvd, r.wantRcvd, r.gotSent, r.wantSent,
 		r.keysWrong, r.keys, g.truth.Lines, g.truth.RepeatLines, g.truth.MarkerLines, records, r.took.Round(100*time.Millisecond))
-	if r.wantSess == 0 {
-		t.Errorf("%s: the truth has no sessions: the scenario proves nothing", name)
-		r.pass = false
-	}
-	if !r.pass {
-		t.Errorf("%s: stored sums differ from the truth (-truth +stored), first lines:\n%s", name, head(cmp.Diff(want, got), 40))
-	}
+	return r, want, got
+}
+
+func addRow(r result) {
 	table.mu.Lock()
 	table.rows = append(table.rows, r)
 	table.mu.Unlock()

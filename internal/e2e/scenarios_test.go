@@ -373,3 +373,36 @@ func chunkFiles(t *testing.T, dir string) int {
 	})
 	return n
 }
+
+// TestControlToleranceZero is the negative control of the scenarios with
+// reception-stamped copies: the tail/rfc3339 log again, with the plugin's
+// dedup_tolerance set to 0 in the [OUTPUT] (only equal times repeat). The
+// stored sessions and byte sums must then exceed the truth: proof that the
+// copies reach the plugin with stamps of their own through Fluent Bit, so
+// the exact results of the other scenarios come from the plugin's repeat
+// tolerance and not from copies that were identical anyway.
+func TestControlToleranceZero(t *testing.T) {
+	bin, plugin := setup(t)
+	began := time.Now()
+	o := logOptions(1307, loggen.RFC3339, mustZone(t, "Europe/Berlin"), loggen.DefaultStart, false)
+	o.RsyslogMarkers = 0.05 // the same log as TestTail/rfc3339
+	g := generate(t, o)
+	dir := workDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "mail.log"), g.raw(0, len(g.lines)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startInflux(t)
+	r := newRun(t, dir)
+	r.conf.set(t, "output", "courier_influxdb", "dedup_tolerance", "0")
+	fb := startFluentBit(t, bin, plugin, r, influxEnv(srv, "Europe/Berlin")...)
+	c := fb.waitProcessed("tail", g.truth.Lines)
+	fb.stop()
+	res, _, _ := measure(t, "control: tail/rfc3339, dedup_tolerance 0 (must be > truth)", srv, g, c.InRecords, began)
+	res.pass = res.gotSess > res.wantSess && res.gotRcvd > res.wantRcvd && res.gotSent > res.wantSent
+	if !res.pass {
+		t.Errorf("with dedup_tolerance 0 the stored sums do not exceed the truth (sessions %d / %d, rcvd %d / %d, sent %d / %d): "+
+			"the repeat copies did not reach the plugin with stamps of their own, and the other scenarios prove less than they claim",
+			res.gotSess, res.wantSess, res.gotRcvd, res.wantRcvd, res.gotSent, res.wantSent)
+	}
+	addRow(res)
+}
