@@ -397,7 +397,7 @@ func TestControlToleranceZero(t *testing.T) {
 	fb := startFluentBit(t, bin, plugin, r, influxEnv(srv, "Europe/Berlin")...)
 	c := fb.waitProcessed("tail", g.truth.Lines)
 	fb.stop()
-	res, _, _ := measure(t, "control: tail/rfc3339, dedup_tolerance 0 (must be > truth)", srv, g, c.InRecords, began)
+	res, _, _ := measure(t, "control/tolerance-0 (must exceed)", srv, g, c.InRecords, began)
 	res.pass = res.gotSess > res.wantSess && res.gotRcvd > res.wantRcvd && res.gotSent > res.wantSent
 	if !res.pass {
 		t.Errorf("with dedup_tolerance 0 the stored sums do not exceed the truth (sessions %d / %d, rcvd %d / %d, sent %d / %d): "+
