@@ -34,5 +34,9 @@
 //   - README: the quick-start commands are the ones documented (make demo, make test), .ci/run
 //     runs make test, and make demo prints exactly the report the README shows.
 //
+//   - Standalone: no file of the repository refers to the workspace's design or research notes
+//     outside it (standalone_test.go), and every relative link in README.md, CONTRIBUTING.md
+//     and docs/*.md names a file that exists.
+//
 // Run: go test ./conf/conftest   (regenerate the template's task query: add -update)
 package conftest
