@@ -94,8 +94,8 @@ const probeSession = "LOGOUT, user=u, ip=[127.0.0.1], headers=0, body=0, rcvd=0,
 // (the parser answers Skip for any other before looking at the message).
 // Only the service filter needs it, for the records it would skip, so
 // that an unknown identifier counts as NotTraffic, as with AddLine.
+// It parses into a.ev, which the caller does not use afterwards.
 func (a *Aggregator) knownIdent(ident string) bool {
-	var ev parser.Event
-	res, err := a.p.ParseMessage(ident, "", time.Time{}, 0, probeSession, &ev)
+	res, err := a.p.ParseMessage(ident, "", time.Time{}, 0, probeSession, &a.ev)
 	return err == nil && res == parser.Traffic
 }

@@ -180,6 +180,16 @@ func TestAddMessageAllocs(t *testing.T) {
 	if allocs > 0 {
 		t.Errorf("AddMessage: %v allocations per record, want 0", allocs)
 	}
+	// The service filter's path: a POP3 record in an IMAP report.
+	imap, err := NewAggregator(mustConfig(t), day, IMAP, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allocs := testing.AllocsPerRun(1000, func() {
+		imap.AddMessage(b.ident, b.host, b.t, b.prec, b.msg)
+	}); allocs > 0 || imap.Stats().OtherService == 0 {
+		t.Errorf("AddMessage of the other service: %v allocations per record, stats %v", allocs, imap.Stats())
+	}
 }
 
 // BenchmarkAddMessage: the report's cost per journal record after
