@@ -52,6 +52,11 @@ type Options struct {
 	// tests that start, restart or kill their own server and read back with
 	// Sums.
 	NoFlux bool
+	// CQRunInterval, when > 0, switches the continuous query service on
+	// with this [continuous_queries] run-interval (how often influxd checks
+	// whether a CQ is due; a CQ then runs at its RESAMPLE EVERY). Zero keeps
+	// CQs off, as every other test wants: they would write on their own.
+	CQRunInterval time.Duration
 }
 
 // Server is a running (or stopped) influxd, seen through one database.
@@ -206,7 +211,11 @@ func (p *proc) config() string {
 	fmt.Fprintf(&b, "[data]\n  dir = %q\n  wal-dir = %q\n  query-log-enabled = false\n",
 		filepath.Join(p.dir, "data"), filepath.Join(p.dir, "wal"))
 	fmt.Fprintf(&b, "[monitor]\n  store-enabled = false\n")
-	fmt.Fprintf(&b, "[continuous_queries]\n  enabled = false\n")
+	if p.opts.CQRunInterval > 0 {
+		fmt.Fprintf(&b, "[continuous_queries]\n  enabled = true\n  log-enabled = true\n  run-interval = %q\n", p.opts.CQRunInterval.String())
+	} else {
+		fmt.Fprintf(&b, "[continuous_queries]\n  enabled = false\n")
+	}
 	fmt.Fprintf(&b, "[http]\n  bind-address = %q\n  auth-enabled = %t\n", p.httpAddr, p.opts.Auth)
 	fmt.Fprintf(&b, "  log-enabled = false\n  flux-enabled = %t\n  pprof-enabled = false\n", !p.opts.NoFlux)
 	if p.opts.MaxBodySize > 0 {
