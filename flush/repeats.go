@@ -48,7 +48,7 @@ type RepeatSet struct {
 
 	// index maps a key to the sequence number of its newest live chain;
 	// chains of one key are linked newest to oldest through prev.
-	index  map[ID]uint64
+	index  seqTable
 	chains []Chain // chains[i] has sequence number base+i; chains[:head] are dead
 	head   int
 	base   uint64
@@ -78,7 +78,7 @@ func NewRepeatSet(tol, window time.Duration, max int) *RepeatSet {
 	if max < 1 {
 		max = 1
 	}
-	return &RepeatSet{tol: max64(int64(tol), 0), window: int64(window), max: max, index: make(map[ID]uint64)}
+	return &RepeatSet{tol: max64(int64(tol), 0), window: int64(window), max: max}
 }
 
 func max64(a, b int64) int64 {
@@ -101,7 +101,7 @@ func (s *RepeatSet) Len() int { return len(s.chains) - s.head }
 
 // Reset empties the set, keeping its bounds and storage.
 func (s *RepeatSet) Reset() {
-	clear(s.index)
+	s.index.reset()
 	clear(s.chains)
 	s.chains = s.chains[:0]
 	s.head, s.base, s.newest = 0, 0, 0
@@ -129,7 +129,7 @@ func part(c *Chain, t, tol int64) bool {
 // Match returns the live chain of key that t is part of, or nil. The
 // pointer is valid until the next Add or Check.
 func (s *RepeatSet) Match(key ID, t int64) *Chain {
-	seq, ok := s.index[key]
+	seq, ok := s.index.get(key)
 	if !ok {
 		return nil
 	}
@@ -154,8 +154,10 @@ func (s *RepeatSet) Extend(c *Chain, t int64) {
 	c.Last = max(c.Last, t)
 	c.touched = s.now
 	s.newest = max(s.newest, t)
-	if n := s.live(s.index[c.Key]); n != nil {
-		n.hiLast = max(n.hiLast, t)
+	if seq, ok := s.index.get(c.Key); ok {
+		if n := s.live(seq); n != nil {
+			n.hiLast = max(n.hiLast, t)
+		}
 	}
 }
 
@@ -164,7 +166,7 @@ func (s *RepeatSet) Extend(c *Chain, t int64) {
 // none. (Chains get K = 0, 1, 2, ... in a cell in creation order, so this
 // is their number unless the oldest were dropped.)
 func (s *RepeatSet) NextK(key ID, cell int64) uint32 {
-	seq, ok := s.index[key]
+	seq, ok := s.index.get(key)
 	if !ok {
 		return 0
 	}
@@ -189,12 +191,12 @@ func (s *RepeatSet) NextK(key ID, cell int64) uint32 {
 // is set here) and drops what the bounds require.
 func (s *RepeatSet) Add(c Chain) {
 	c.prev, c.hiLast, c.touched = 0, c.Last, s.now
-	if seq, ok := s.index[c.Key]; ok {
+	if seq, ok := s.index.get(c.Key); ok {
 		if n := s.live(seq); n != nil {
 			c.prev, c.hiLast = seq+1, max(n.hiLast, c.Last)
 		}
 	}
-	s.index[c.Key] = s.base + uint64(len(s.chains))
+	s.index.put(c.Key, s.base+uint64(len(s.chains)))
 	s.chains = append(s.chains, c)
 	s.newest = max(s.newest, c.Last)
 	s.evict()
@@ -236,8 +238,8 @@ func (s *RepeatSet) evict() {
 			break
 		}
 		seq := s.base + uint64(s.head)
-		if s.index[c.Key] == seq {
-			delete(s.index, c.Key)
+		if v, ok := s.index.get(c.Key); ok && v == seq {
+			s.index.del(c.Key)
 		}
 		*c = Chain{}
 		s.head++

@@ -122,9 +122,9 @@ func TestRepeatSetCompaction(t *testing.T) {
 	for i := 0; i < 10000; i++ {
 		s.Check(ID{uint64(i), 1}, ns(time.Duration(i)*time.Second))
 	}
-	if s.Len() != 100 || cap(s.chains) > 4096 || len(s.index) != 100 {
+	if s.Len() != 100 || cap(s.chains) > 4096 || s.index.len() != 100 {
 		t.Errorf("Len %d, index %d, capacity %d: want 100 live, 100 indexed, bounded capacity",
-			s.Len(), len(s.index), cap(s.chains))
+			s.Len(), s.index.len(), cap(s.chains))
 	}
 	// A key with many chains whose oldest are dropped stays consistent.
 	key := ID{1 << 40, 1}
