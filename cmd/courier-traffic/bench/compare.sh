@@ -13,17 +13,17 @@
 #
 #   cmd/courier-traffic/bench/compare.sh [LINES] [BIG_LINES]
 #
-# The classic script stays outside the project: $COURIER_CLASSIC_SCRIPT or
-# ../shared/baseline/courier-traffic-imap; without it only our side runs.
+# The classic script stays outside the project: $COURIER_CLASSIC_SCRIPT names a
+# copy; without it only our side runs.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 lines=${1:-1000000}
 big=${2:-10000000}
 work=$(mktemp -d /tmp/courier-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-script=${COURIER_CLASSIC_SCRIPT:-../shared/baseline/courier-traffic-imap}
+script=${COURIER_CLASSIC_SCRIPT:-}
 have_script=false
-[ -f "$script" ] && have_script=true
+[ -n "$script" ] && [ -f "$script" ] && have_script=true
 
 # The CLI as `make cli` and the Docker image build it: static.
 CGO_ENABLED=0 go build -trimpath -o "$work/courier-traffic" ./cmd/courier-traffic
