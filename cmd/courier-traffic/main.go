@@ -50,6 +50,7 @@ Usage:
   courier-traffic report   --influx-url URL [flags]   the same report from InfluxDB
   courier-traffic backfill [flags] FILE...     write log history into InfluxDB, like the plugin does
   courier-traffic backfill --journal [--since T] [--until T] [flags]   the same from the journal
+  courier-traffic influxql install|print|uninstall [flags]   InfluxDB 1.x: the continuous queries of the daily sums
 
 Run "courier-traffic COMMAND -h" for the flags of a command.
 `
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runReport(ctx, args[1:], e)
 	case "backfill":
 		err = runBackfill(ctx, args[1:], e)
+	case "influxql":
+		err = runInfluxQL(ctx, args[1:], e)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return exitOK
@@ -93,6 +96,8 @@ func run(ctx context.Context, args []string, e env) int {
 		return exitOK
 	case errors.Is(err, errUsageShown):
 		return exitUsage
+	case errors.Is(err, errAlert):
+		return exitAlert
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(e.stderr, "courier-traffic %s: %v\n", args[0], err)
 		return exitUsage

@@ -56,6 +56,7 @@ type reportFlags struct {
 	verbose                                    bool
 	cfg                                        *configFlags
 	journal                                    *journalFlags
+	alert                                      *alertFlags
 }
 
 func newReportFlags(e env) (*flag.FlagSet, *reportFlags) {
@@ -72,6 +73,7 @@ func newReportFlags(e env) (*flag.FlagSet, *reportFlags) {
 	fs.StringVar(&f.tz, "tz", "", "short for --time-zone")
 	f.journal = addJournalFlags(fs, false)
 	fs.BoolVar(&f.verbose, "verbose", false, "print what was read and skipped to stderr")
+	f.alert = addAlertFlags(fs)
 	f.cfg = newConfigFlags(fs, reportKeys, keyUsage)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: courier-traffic report [flags] [FILE...]\n"+
@@ -116,6 +118,9 @@ func runReport(ctx context.Context, args []string, e env) error {
 	p := report.Params{Top: f.top}
 	if p.Threshold, err = report.ParseThreshold(f.threshold); err != nil {
 		return usageError(fmt.Errorf("--threshold: %w", err))
+	}
+	if err := f.alert.apply(fs, &p); err != nil {
+		return err
 	}
 	if p.Unit, err = report.ParseUnit(f.unit); err != nil {
 		return usageError(fmt.Errorf("--unit: %w", err))
@@ -190,6 +195,9 @@ func runReport(ctx context.Context, args []string, e env) error {
 			fmt.Fprintf(e.stderr, "courier-traffic report: %s\n", agg.Stats())
 		}
 		users = agg.Users()
+	}
+	if f.alert.on {
+		return f.alert.finish(e, p, users, format)
 	}
 	w := bufio.NewWriter(e.stdout)
 	if err := report.NewTable(p, users).Write(w, format); err != nil {
