@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -279,6 +282,7 @@ func TestInfluxQLContinuousQueries(t *testing.T) {
 	t.Logf("install, two CQ waits and a reinstall: %v", time.Since(t0).Round(10*time.Millisecond))
 
 	t.Run("Chronograf", func(t *testing.T) { testChronografCells(t, f) })
+	t.Run("TopQueries", func(t *testing.T) { testTopQueries(t, f) })
 
 	out = mustRun(t, "", "influxql", "uninstall", "--influx-url", f.srv.URL, "--database", f.srv.DB)
 	if strings.Count(out, "dropped continuous query") != 4 {
@@ -360,5 +364,123 @@ func TestContinuousQueriesEmbedded(t *testing.T) {
 	sort.Strings(names)
 	if diff := cmp.Diff([]string{"courier_daily_service", "courier_daily_total", "courier_daily_user", "courier_daily_user_service"}, names); diff != "" {
 		t.Errorf("CQ names (-want +got):\n%s", diff)
+	}
+}
+
+// testTopQueries runs conf/influxql/courier_daily_top.influxql over the CQs' output, as its
+// header documents (database and zone edited, bind parameters), for the sum over services and
+// for IMAP, and compares the ranked rows and the total rows with the truth.
+func testTopQueries(t *testing.T, f *cqFixture) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "conf", "influxql", "courier_daily_top.influxql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stmts []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
+			stmts = append(stmts, l)
+		}
+	}
+	if len(stmts) != 2 {
+		t.Fatalf("%d statements, want 2", len(stmts))
+	}
+	q := strings.NewReplacer(`"courier"."daily"`, `"`+f.srv.DB+`"."daily"`, "tz('UTC')", "tz('"+cqZone+"')").Replace(strings.Join(stmts, "\n"))
+	want := cqExpected(f.truth)
+	var totals []int64
+	for k, v := range want {
+		if k.User != "" && k.Service == "" {
+			totals = append(totals, v.Total)
+		}
+	}
+	sort.Slice(totals, func(i, j int) bool { return totals[i] < totals[j] })
+	threshold := totals[len(totals)/2]
+	for _, svc := range []string{"", "imap"} {
+		params, err := json.Marshal(map[string]any{
+			"day_start": f.dst.Format(time.RFC3339), "day_stop": f.today.AddDate(0, 0, 1).Format(time.RFC3339),
+			"threshold": threshold, "service": svc,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := url.Values{"db": {f.srv.DB}, "q": {q}, "params": {string(params)}, "epoch": {"ns"}}
+		resp, err := http.PostForm(f.srv.URL+"/query", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ans struct {
+			Results []influxtest.Result `json:"results"`
+		}
+		dec := json.NewDecoder(resp.Body)
+		dec.UseNumber()
+		err = dec.Decode(&ans)
+		resp.Body.Close()
+		if err != nil || len(ans.Results) != 2 || ans.Results[0].Err != "" || ans.Results[1].Err != "" {
+			t.Fatalf("service %q: %v %+v", svc, err, ans.Results)
+		}
+		// rank per day: the row's position; ties (equal totals) get the same expected rank.
+		type row struct {
+			Day, User  string
+			Rank       int
+			Total, Ses int64
+		}
+		var exp, got []row
+		perDay := map[string][]row{}
+		for k, v := range want {
+			if k.Service == svc && (k.User == "" || v.Total > threshold) {
+				perDay[k.Day] = append(perDay[k.Day], row{k.Day, k.User, 0, v.Total, v.Sessions})
+			}
+		}
+		for _, rows := range perDay {
+			sort.Slice(rows, func(i, j int) bool {
+				return rows[i].User != "" && (rows[j].User == "" || rows[i].Total > rows[j].Total)
+			})
+			for i := range rows {
+				if rows[i].User != "" {
+					rows[i].Rank = i + 1
+				}
+				exp = append(exp, rows[i])
+			}
+		}
+		for _, s := range ans.Results[0].Series {
+			day, n := "", 0
+			for _, r := range s.Values {
+				d := time.Unix(0, num(t, r[0])).In(f.loc).Format("2006-01-02")
+				if d != day {
+					day, n = d, 0
+				}
+				n++
+				got = append(got, row{d, r[2].(string), n, num(t, r[1]), num(t, r[5])})
+			}
+		}
+		for _, s := range ans.Results[1].Series {
+			for _, r := range s.Values {
+				got = append(got, row{time.Unix(0, num(t, r[0])).In(f.loc).Format("2006-01-02"), "", 0, num(t, r[3]), num(t, r[4])})
+			}
+		}
+		// Equal totals may come in either order: their ranks are not compared.
+		norm := func(rows []row) []row {
+			tot := map[[2]string]int{}
+			for _, r := range rows {
+				tot[[2]string{r.Day, strconv.FormatInt(r.Total, 10)}]++
+			}
+			for i := range rows {
+				if tot[[2]string{rows[i].Day, strconv.FormatInt(rows[i].Total, 10)}] > 1 {
+					rows[i].Rank = -1
+				}
+			}
+			sort.Slice(rows, func(i, j int) bool {
+				if rows[i].Day != rows[j].Day {
+					return rows[i].Day < rows[j].Day
+				}
+				return rows[i].User < rows[j].User
+			})
+			return rows
+		}
+		if len(exp) < 10 {
+			t.Fatalf("service %q: only %d expected rows", svc, len(exp))
+		}
+		if diff := cmp.Diff(norm(exp), norm(got)); diff != "" {
+			t.Errorf("service %q, threshold %d: ranking (-want +got):\n%s", svc, threshold, diff)
+		}
 	}
 }
