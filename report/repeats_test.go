@@ -232,3 +232,89 @@ func TestReportAndPluginAgreeOnRepeats(t *testing.T) {
 		}
 	}
 }
+
+// journalctlStamps re-renders a generated RFC 3339 line's stamp as each
+// `journalctl -o` text format with a wall time would print it, in loc.
+// seconds says the format prints whole seconds only.
+var journalctlStamps = []struct {
+	name    string
+	seconds bool
+	format  func(t time.Time) string
+}{
+	{"short", true, func(t time.Time) string { return t.Format("Jan 02 15:04:05") }},
+	{"short-precise", false, func(t time.Time) string { return t.Format("Jan 02 15:04:05.000000") }},
+	{"short-iso", true, func(t time.Time) string { return t.Format("2006-01-02T15:04:05-0700") }},
+	{"short-iso-precise", false, func(t time.Time) string { return t.Format("2006-01-02T15:04:05.000000-0700") }},
+	{"short-full", true, func(t time.Time) string { return t.Format("Mon 2006-01-02 15:04:05 MST") }},
+	{"short-unix", false, func(t time.Time) string { return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000) }},
+}
+
+// TestJournalctlFormatsMatchTruth: the same reception-stamped log (bursts
+// across seconds, minutes and midnight, twins, a DST change) printed in
+// every journalctl text format with microseconds gives the generator's
+// truth per day, as `journalctl ... | courier-traffic report -` would. The
+// formats that print whole seconds lose what tells a burst that crosses a
+// second from two sessions a second apart, as a classic log does: they
+// count such a burst twice (docs/repeats.md), never fewer than the truth,
+// and all of them alike.
+func TestJournalctlFormatsMatchTruth(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatalf("zoneinfo: %v", err)
+	}
+	var buf bytes.Buffer
+	tr, err := loggen.WriteLog(&buf, loggen.Options{Seed: 33, Days: 3, SessionsPerDay: 200, Users: 15,
+		Format: loggen.RFC3339, Location: berlin, Start: time.Date(2026, 10, 24, 0, 0, 0, 0, time.UTC),
+		RepeatBursts: 0.3, CopyStamps: loggen.CopyReception, BoundaryBursts: true, Twins: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := tr.Last.Add(time.Minute)
+	cfg := mustConfig(t, "time_zone", "Europe/Berlin")
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	var secondsSums map[string]map[string]Sums // per day, of the first whole-second format
+	for _, jf := range journalctlStamps {
+		t.Run(jf.name, func(t *testing.T) {
+			var b strings.Builder
+			for _, l := range lines {
+				stamp, rest, _ := strings.Cut(l, " ")
+				ts, err := time.Parse(time.RFC3339Nano, stamp)
+				if err != nil {
+					t.Fatalf("generated stamp %q: %v", stamp, err)
+				}
+				b.WriteString(jf.format(ts.In(berlin)) + " " + rest + "\n")
+			}
+			log := b.String()
+			for _, d := range tr.Days() {
+				date, err := ParseDate(d, time.Now(), 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := parallel(t, cfg, date, All, []string{log}, ref, 2, 1<<14, nil)
+				if got.Stats.SyntaxErrors != 0 {
+					t.Errorf("%s: %d syntax errors", d, got.Stats.SyntaxErrors)
+				}
+				want := truthDay(tr, d, "")
+				if !jf.seconds {
+					if diff := cmp.Diff(want, got.Users); diff != "" {
+						t.Errorf("%s (-truth +got):\n%s", d, diff)
+					}
+					continue
+				}
+				for u, w := range want {
+					if g := got.Users[u]; g.Sessions < w.Sessions {
+						t.Errorf("%s: %s has %d sessions, fewer than the truth's %d", d, u, g.Sessions, w.Sessions)
+					}
+				}
+				if secondsSums == nil {
+					secondsSums = map[string]map[string]Sums{}
+				}
+				if prev, ok := secondsSums[d]; !ok {
+					secondsSums[d] = got.Users
+				} else if diff := cmp.Diff(prev, got.Users); diff != "" {
+					t.Errorf("%s: whole-second formats disagree (-first +%s):\n%s", d, jf.name, diff)
+				}
+			}
+		})
+	}
+}
