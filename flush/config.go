@@ -121,6 +121,13 @@ type Config struct {
 	// copies of a record whose times are less than this apart are one
 	// session (see RepeatSet); 0 means only equal times.
 	DedupTolerance time.Duration
+	// DedupClock (not a key; LoadConfig sets it) keeps a delivered session
+	// while it was seen within dedup_window of running time, whatever its
+	// event time (RepeatSet.SetNow): Fluent Bit retries a chunk, or replays
+	// a backlog chunk spanning hours of log, that needs it. The CLI, which
+	// never retries a write, turns it off so that a back-fill of months
+	// keeps only dedup_window of event time in memory.
+	DedupClock bool
 
 	TimeZone string         // time_zone as given ("Local", "UTC", an IANA name)
 	Location *time.Location // time_zone resolved: the zone of year-less, zone-less stamps
@@ -239,6 +246,7 @@ func LoadConfig(src Getter) (*Config, error) {
 	c.DedupWindow = parseDuration(get, KeyDedupWindow, defaultDedupWindow, false, fail)
 	c.DedupMaxEntries = parseInt(get, KeyDedupMaxEntries, defaultDedupMaxEntries, 1, maxDedupEntries, fail)
 	c.DedupTolerance = parseDuration(get, KeyDedupTolerance, defaultDedupTolerance, true, fail)
+	c.DedupClock = true
 	switch v := get(KeyDedupTolerance); {
 	case c.DedupTolerance > maxDedupTolerance:
 		fail(configError(KeyDedupTolerance, v, fmt.Errorf("must be at most %v", maxDedupTolerance)))

@@ -169,17 +169,23 @@ func PointTime(ev *parser.Event, id ID) time.Time {
 type Dedup struct {
 	mu    sync.Mutex
 	set   *RepeatSet
+	clock bool
 	start time.Time // the clock's origin (monotonic)
 }
 
-// NewDedup returns an empty seen-set with RepeatSet's tolerance and bounds,
-// and the process's monotonic clock as its eviction guard (RepeatSet.SetNow).
-func NewDedup(tol, window time.Duration, max int) *Dedup {
-	return &Dedup{set: NewRepeatSet(tol, window, max), start: time.Now()}
+// NewDedup returns an empty seen-set with RepeatSet's tolerance and bounds;
+// with clock, the process's monotonic clock guards eviction
+// (RepeatSet.SetNow, Config.DedupClock).
+func NewDedup(tol, window time.Duration, max int, clock bool) *Dedup {
+	return &Dedup{set: NewRepeatSet(tol, window, max), clock: clock, start: time.Now()}
 }
 
 // tick sets the set's clock; d.mu is held.
-func (d *Dedup) tick() { d.set.SetNow(int64(time.Since(d.start))) }
+func (d *Dedup) tick() {
+	if d.clock {
+		d.set.SetNow(int64(time.Since(d.start)))
+	}
+}
 
 // Check is RepeatSet.Check under the lock, for callers that commit as they
 // go (tests, single-phase tools).

@@ -122,7 +122,7 @@ func New(cfg *Config, log Logger) (*Flusher, error) {
 		cfg:     cfg,
 		log:     log,
 		parser:  p,
-		dedup:   NewDedup(cfg.DedupTolerance, cfg.DedupWindow, cfg.DedupMaxEntries),
+		dedup:   NewDedup(cfg.DedupTolerance, cfg.DedupWindow, cfg.DedupMaxEntries, cfg.DedupClock),
 		repeats: NewRepeatTracker(),
 		client:  client,
 		write:   client.WriteAPIBlocking(cfg.InfluxOrg, cfg.InfluxBucket),

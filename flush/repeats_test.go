@@ -186,7 +186,7 @@ func TestRepeatSetReference(t *testing.T) {
 }
 
 func TestDedupConcurrent(t *testing.T) {
-	d := NewDedup(time.Second, time.Hour, 1000)
+	d := NewDedup(time.Second, time.Hour, 1000, true)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	news := 0

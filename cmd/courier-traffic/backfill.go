@@ -115,6 +115,10 @@ func runBackfill(ctx context.Context, args []string, e env) error {
 	if *verbose {
 		fmt.Fprintf(e.stderr, "courier-traffic backfill: config: %s\n", cfg)
 	}
+	// The CLI never retries a write (a failure ends the run; a re-run
+	// rewrites the same points), so the seen-set needs no clock: it keeps
+	// dedup_window of event time, not the whole run.
+	cfg.DedupClock = false
 	f, err := flush.New(cfg, logger)
 	if err != nil {
 		return err
