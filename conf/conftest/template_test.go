@@ -263,7 +263,8 @@ func TestTemplateNames(t *testing.T) {
 			}
 		}
 	}
-	if diff := cmp.Diff(map[string]int{"Label": 1, "Bucket": 2, "Task": 1, "Variable": 1, "Dashboard": 1}, kinds); diff != "" {
+	if diff := cmp.Diff(map[string]int{"Label": 1, "Bucket": 2, "Task": 1, "Variable": 1, "Dashboard": 1,
+		"CheckThreshold": 1, "NotificationEndpointHTTP": 1, "NotificationRule": 1}, kinds); diff != "" {
 		t.Errorf("template resources (-want +got):\n%s", diff)
 	}
 	for _, b := range []string{def.InfluxBucket, settings["daily_bucket"]} {

@@ -17,6 +17,12 @@
 //     rcvd, sent, total, sessions, users, rank) over all users: the domain is the part of the
 //     user after the last "@" ("(none)" for users without one), because hosting providers bill
 //     per domain.
+//   - It writes today's running total of every ranked user once more, stamped at the run's
+//     now() instead of local midnight (`running_measurement`, tag user, fields rcvd, sent,
+//     total, sessions, rank; the sum over both services): the threshold check of the template
+//     (conf/influxdb/courier-traffic.yml, CheckThreshold) reads the points of its last period,
+//     and courier_daily's midnight points are older than that for all but the first hour of a
+//     day. One point per ranked user and run (24 a day), kept with the daily bucket.
 //   - Fleet view: the `host` tag is deliberately not part of any grouping. Several mail hosts
 //     may write into one bucket; a user whose sessions are spread over several hosts (IMAP on
 //     one, POP3 on another, a mailbox migrated during the day) is ranked once, on the fleet's
@@ -81,6 +87,8 @@ daily_bucket = "courier/daily"
 daily_measurement = "courier_daily"
 // domain_measurement: the per-domain totals measurement.
 domain_measurement = "courier_daily_domain"
+// running_measurement: today's running total per ranked user at the run's time (for alerts).
+running_measurement = "courier_running"
 // threshold: users whose rcvd+sent for the day is above this many bytes are ranked
 // (2900000, "almost 3 MB", is the classic script's value).
 threshold = 2900000
@@ -251,3 +259,13 @@ union(
 )
     |> influxdb.wideTo(bucket: daily_bucket)
     |> yield(name: "domains")
+
+// Today's running totals of the ranked users (service "all"), stamped at now(): what the
+// template's threshold check compares with its limit, one hour after the run.
+userRanking(start: today, stop: tomorrow)
+    |> filter(fn: (r) => r.service == "all" and r.user != "-- total --")
+    |> drop(columns: ["_measurement", "service"])
+    |> map(fn: (r) => ({r with _time: now(), _measurement: running_measurement}))
+    |> group(columns: ["_measurement", "user"])
+    |> influxdb.wideTo(bucket: daily_bucket)
+    |> yield(name: "running")
