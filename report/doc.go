@@ -24,12 +24,20 @@
 //     the other service's lines are skipped unparsed), and the
 //     calling goroutine applies what depends on order, the dedup seen-set,
 //     in input order, then sums. At most 2*GOMAXPROCS+2 blocks exist, so
-//     memory stays flat whatever the input's size. The seen-set keeps
-//     flush.Dedup's window and maximum, evicting in the same order; it
-//     holds flush.LocalKey of each record's identity (equal when the
-//     identities are, and cheaper to compute).
+//     memory stays flat whatever the input's size. The seen-set is a
+//     flush.RepeatSet, the plugin's own definition of a repeat (tolerance,
+//     window, maximum; no clock: the report never retries), keyed by
+//     flush.LocalKey of each record (equal when flush.Key is, and cheaper
+//     to compute). The dedup window before the report's day is read too,
+//     to seed it: a session counts on the day of its first copy.
 //     An Aggregator belongs to one goroutine: Read starts and ends its
 //     own goroutines before it returns.
+//   - AddMessage accounts one structured record (identifier, host, time,
+//     message) with the same filters and dedup as AddLine; ReadJournal runs
+//     journalctl (`-o export`, streamed) and hands every Courier record of
+//     a journal, a journal directory or journal files to a callback
+//     (DecodeJournalExport decodes the stream; DecodeJournalJSON reads
+//     `-o json` for saved output). The CLI's --journal uses both.
 //   - QueryInflux computes the same per-user sums from the points the
 //     plugin (or `courier-traffic backfill`) wrote, with a Flux query that
 //     runs on InfluxDB 1.8.10 (Flux 0.65) and 2.x.
@@ -38,7 +46,8 @@
 //
 // Semantics, where the classic script is wrong (see the command's README):
 // 64-bit sums, RFC 3339 and journald timestamps, repeats that are not
-// adjacent (a record identity, not uniq on the extracted tuple), user names
+// adjacent or carry their own sub-second stamps (flush.RepeatSet, not uniq
+// on the extracted tuple), user names
 // with commas or blanks, distinct sessions that share user, bytes and
 // second. Where it is right (classic syslog lines, user names without
 // blanks or commas, sums under 2^31, only adjacent repeats) the text output
