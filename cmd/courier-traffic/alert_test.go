@@ -50,30 +50,20 @@ func TestAlertAbove(t *testing.T) {
 	}
 
 	base := []string{"report", "--influx-url", srv.URL, "--influx-bucket", srv.Bucket, "--tz", cqZone, "--service", "all"}
-	r := runCLI(t, "", append(base, "--format", "csv", "--alert-above", strconv.FormatInt(limit, 10))...)
-	if r.code != exitAlert {
-		t.Fatalf("exit %d, want %d (stderr %q)", r.code, exitAlert, r.stderr)
+	for _, lang := range []string{"flux", "influxql"} {
+		checkAlert(t, append(base, "--influx-query-language", lang), day, limit, want)
 	}
-	recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
-	if err != nil {
-		t.Fatalf("csv: %v\n%s", err, r.stdout)
-	}
-	var got []string
-	for _, rec := range recs[1:] {
-		if rec[3] == "-- total --" {
-			continue
+	var r result
+
+	// Flux and InfluxQL give the same report for every service.
+	for _, svc := range []string{"imap", "pop3", "all"} {
+		args := []string{"report", "--influx-url", srv.URL, "--influx-bucket", srv.Bucket, "--tz", cqZone,
+			"--service", svc, "--format", "json", "--threshold", "0"}
+		flux := mustRun(t, "", append(args, "--influx-query-language", "flux")...)
+		ql := mustRun(t, "", append(args, "--influx-query-language", "influxql")...)
+		if flux != ql || strings.Count(flux, `"user"`) < 5 {
+			t.Errorf("service %s: Flux and InfluxQL reports differ or are nearly empty:\n%s\n%s", svc, flux, ql)
 		}
-		if rec[0] != day {
-			t.Errorf("row of day %q, want %s", rec[0], day)
-		}
-		got = append(got, rec[3]+"="+rec[7])
-	}
-	sort.Strings(got)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("users above %d (-want +got):\n%s", limit, diff)
-	}
-	if !strings.Contains(r.stderr, strconv.Itoa(len(want))+" user(s) above "+strconv.FormatInt(limit, 10)+" bytes on "+day) {
-		t.Errorf("stderr %q does not name the count, the limit and the day", r.stderr)
 	}
 
 	// --top limits the rows printed, not the alert.
@@ -100,5 +90,36 @@ func TestAlertAbove(t *testing.T) {
 	r = runCLI(t, "", "report", "--influx-url", "http://127.0.0.1:1", "--alert-above", "1")
 	if r.code != exitFail {
 		t.Errorf("unreachable server: exit %d, want %d (stderr %q)", r.code, exitFail, r.stderr)
+	}
+}
+
+// checkAlert runs report args --format csv --alert-above limit and checks that it exits 3 and
+// lists exactly want ("user=total") for day.
+func checkAlert(t *testing.T, args []string, day string, limit int64, want []string) {
+	t.Helper()
+	r := runCLI(t, "", append(args, "--format", "csv", "--alert-above", strconv.FormatInt(limit, 10))...)
+	if r.code != exitAlert {
+		t.Fatalf("%v: exit %d, want %d (stderr %q)", args, r.code, exitAlert, r.stderr)
+	}
+	recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil {
+		t.Fatalf("csv: %v\n%s", err, r.stdout)
+	}
+	var got []string
+	for _, rec := range recs[1:] {
+		if rec[3] == "-- total --" {
+			continue
+		}
+		if rec[0] != day {
+			t.Errorf("row of day %q, want %s", rec[0], day)
+		}
+		got = append(got, rec[3]+"="+rec[7])
+	}
+	sort.Strings(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%v: users above %d (-want +got):\n%s", args, limit, diff)
+	}
+	if !strings.Contains(r.stderr, strconv.Itoa(len(want))+" user(s) above "+strconv.FormatInt(limit, 10)+" bytes on "+day) {
+		t.Errorf("stderr %q does not name the count, the limit and the day", r.stderr)
 	}
 }

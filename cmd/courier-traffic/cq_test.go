@@ -283,6 +283,7 @@ func TestInfluxQLContinuousQueries(t *testing.T) {
 
 	t.Run("Chronograf", func(t *testing.T) { testChronografCells(t, f) })
 	t.Run("TopQueries", func(t *testing.T) { testTopQueries(t, f) })
+	t.Run("AlertWithoutFlux", func(t *testing.T) { testAlertWithoutFlux(t, f) })
 
 	out = mustRun(t, "", "influxql", "uninstall", "--influx-url", f.srv.URL, "--database", f.srv.DB)
 	if strings.Count(out, "dropped continuous query") != 4 {
@@ -482,5 +483,31 @@ func testTopQueries(t *testing.T, f *cqFixture) {
 		if diff := cmp.Diff(norm(exp), norm(got)); diff != "" {
 			t.Errorf("service %q, threshold %d: ranking (-want +got):\n%s", svc, threshold, diff)
 		}
+	}
+}
+
+// testAlertWithoutFlux: on a 1.x server without Flux (the fixture's), report --alert-above
+// reads with --influx-query-language influxql; with Flux it fails (exit 1), not silently.
+func testAlertWithoutFlux(t *testing.T, f *cqFixture) {
+	day := f.yesterday.Format("2006-01-02")
+	var want []string
+	var totals []int64
+	for k, v := range cqExpected(f.truth) {
+		if k.Day == day && k.User != "" && k.Service == "" {
+			totals = append(totals, v.Total)
+		}
+	}
+	sort.Slice(totals, func(i, j int) bool { return totals[i] < totals[j] })
+	limit := totals[len(totals)/2]
+	for k, v := range cqExpected(f.truth) {
+		if k.Day == day && k.User != "" && k.Service == "" && v.Total > limit {
+			want = append(want, k.User+"="+strconv.FormatInt(v.Total, 10))
+		}
+	}
+	sort.Strings(want)
+	base := []string{"report", "--influx-url", f.srv.URL, "--influx-bucket", f.srv.Bucket, "--tz", cqZone, "--service", "all", "--date", day}
+	checkAlert(t, append(base, "--influx-query-language", "influxql"), day, limit, want)
+	if r := runCLI(t, "", append(base, "--alert-above", "1")...); r.code != exitFail {
+		t.Errorf("Flux on a server without Flux: exit %d, want %d (stderr %q)", r.code, exitFail, r.stderr)
 	}
 }

@@ -57,6 +57,7 @@ type reportFlags struct {
 	cfg                                        *configFlags
 	journal                                    *journalFlags
 	alert                                      *alertFlags
+	influxLang                                 *string
 }
 
 func newReportFlags(e env) (*flag.FlagSet, *reportFlags) {
@@ -74,6 +75,7 @@ func newReportFlags(e env) (*flag.FlagSet, *reportFlags) {
 	f.journal = addJournalFlags(fs, false)
 	fs.BoolVar(&f.verbose, "verbose", false, "print what was read and skipped to stderr")
 	f.alert = addAlertFlags(fs)
+	f.influxLang = addInfluxLanguageFlag(fs)
 	f.cfg = newConfigFlags(fs, reportKeys, keyUsage)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: courier-traffic report [flags] [FILE...]\n"+
@@ -155,7 +157,7 @@ func runReport(ctx context.Context, args []string, e env) error {
 		if f.journal.enabled() {
 			return usageError(errors.New("--influx-url reads from InfluxDB, --journal from the journal: give one"))
 		}
-		if users, err = report.QueryInflux(ctx, cfg, p.Date, p.Service); err != nil {
+		if users, err = queryInfluxIn(ctx, *f.influxLang, cfg, p.Date, p.Service); err != nil {
 			return err
 		}
 	} else if f.journal.enabled() {
