@@ -10,6 +10,8 @@
 //	courier-traffic backfill [--influx-url URL] [--influx-bucket B] ... FILE...
 //	courier-traffic backfill --journal [--journal-dir DIR | --journal-file FILE...]
 //	                         [--since T] [--until T] [--influx-url URL] ...
+//	courier-traffic report ... --alert-above N
+//	courier-traffic influxql install|print|uninstall --tz Z [--influx-url URL] [--database DB] ...
 //
 // The defaults of report are the classic script's (date yesterday, file
 // /var/log/mail.log, threshold 2900000 bytes, unit MB, service imap), so a
@@ -38,9 +40,18 @@
 // validated by the same code (flush.LoadConfig). The token may also come
 // from the INFLUX_TOKEN environment variable, which keeps it out of ps(1).
 //
+// report --alert-above N is the alert mode for cron and monitoring: it
+// prints only the users above N bytes and exits 3, or prints nothing and
+// exits 0 (alert.go). report --influx-query-language influxql reads with
+// InfluxQL instead of Flux (InfluxDB 1.x without Flux, InfluxDB 3). The
+// influxql command installs the continuous queries of
+// conf/influxql/courier_daily_cq.influxql on InfluxDB 1.x (cq.go);
+// docs/influxdb-versions.md is the user's guide to both.
+//
 // Exit status: 0 on success; 1 when the work failed (unreadable file,
 // unreadable journal, InfluxDB refused a write or a query), with the
-// reason on standard error; 2 for a usage error.
+// reason on standard error; 2 for a usage error; 3 when report
+// --alert-above found users above the limit.
 //
 // All of the logic lives in package report (the report engine) and package
 // flush (parsing, dedup, writing); this package only wires flags to them.
