@@ -22,6 +22,18 @@
 //     its option-task line (-update rewrites it), and every bucket and measurement name agrees
 //     with the plugin's defaults (flush.DefaultConfig) and the task's settings.
 //
+//   - Alerts (alerts_test.go): the template's threshold check reads what the task writes for
+//     it (courier_running in the daily bucket, field total) with the task's threshold, after
+//     the task's run; its Flux, and the task InfluxDB generates from a threshold check, parse;
+//     the rule reaches the check by tag and the endpoint by name; the task's running-total
+//     block runs on the test server's Flux engine and gives the ranked users' sums.
+//
+//   - Chronograf (chronograf_test.go): conf/chronograf/courier-traffic.json has what
+//     Chronograf's dashboard import reads (meta, cells with id, grid position, name, type and
+//     InfluxQL queries, templates with tempVar, type, values and query), and every query reads
+//     the plugin's database and retention policies and a measurement that something writes.
+//     Its queries run against the continuous queries' output in cmd/courier-traffic (cq_test.go).
+//
 //   - Fluent Bit: the courier_influxdb output section of conf/fluent-bit.conf and
 //     conf/fluent-bit.yaml (and of each commented alternative input block, uncommented) is
 //     fed, with ${VAR} replaced from a fixed map, to flush.LoadConfig without error; every key
