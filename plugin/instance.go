@@ -15,6 +15,7 @@ import (
 	_ "time/tzdata"
 
 	"github.com/courier-traffic/courier-traffic/flush"
+	"github.com/courier-traffic/courier-traffic/internal/buildinfo"
 )
 
 // pluginName is the name users write in [OUTPUT] Name.
@@ -113,7 +114,7 @@ func newInstance(src flush.Getter) (*instance, error) {
 		return nil, err
 	}
 	in.keys = newKeyTable(cfg)
-	in.log(flush.LevelInfo, "started; configuration: "+cfg.String())
+	in.log(flush.LevelInfo, "started; configuration: "+cfg.String()+"; build: "+buildinfo.Read().String())
 	registryMu.Lock()
 	registry[in] = struct{}{}
 	registryMu.Unlock()
