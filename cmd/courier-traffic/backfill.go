@@ -34,7 +34,16 @@ var backfillKeys = []string{
 // input size.
 const arenaSize = 8 << 20
 
-func runBackfill(ctx context.Context, args []string, e env) error {
+// backfillFlags are backfill's flags, before parsing.
+type backfillFlags struct {
+	tz                  *string
+	verbose, noProgress *bool
+	year                *int
+	journal             *journalFlags
+	cfg                 *configFlags
+}
+
+func newBackfillFlags(e env) (*flag.FlagSet, *backfillFlags) {
 	fs := flag.NewFlagSet("courier-traffic backfill", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	tz := fs.String("tz", "", "short for --time-zone")
@@ -55,6 +64,12 @@ func runBackfill(ctx context.Context, args []string, e env) error {
 			"Re-running over the same input changes nothing.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
+	return fs, &backfillFlags{tz: tz, verbose: verbose, noProgress: noProgress, year: year, journal: jf, cfg: cf}
+}
+
+func runBackfill(ctx context.Context, args []string, e env) error {
+	fs, bf := newBackfillFlags(e)
+	tz, verbose, noProgress, year, jf, cf := bf.tz, bf.verbose, bf.noProgress, bf.year, bf.journal, bf.cfg
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
