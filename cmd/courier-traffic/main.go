@@ -51,6 +51,8 @@ Usage:
   courier-traffic backfill [flags] FILE...     write log history into InfluxDB, like the plugin does
   courier-traffic backfill --journal [--since T] [--until T] [flags]   the same from the journal
   courier-traffic influxql install|print|uninstall [flags]   InfluxDB 1.x: the continuous queries of the daily sums
+  courier-traffic version                      package version, commit, build date and Go version (also --version)
+  courier-traffic completion bash              the bash completion script
 
 Run "courier-traffic COMMAND -h" for the flags of a command.
 `
@@ -82,6 +84,12 @@ func run(ctx context.Context, args []string, e env) int {
 		err = runBackfill(ctx, args[1:], e)
 	case "influxql":
 		err = runInfluxQL(ctx, args[1:], e)
+	case "version", "-version", "--version":
+		err = runVersion(args[1:], e)
+	case "completion":
+		err = runCompletion(args[1:], e)
+	case "man": // hidden: packaging/build.sh makes courier-traffic(1) with it
+		err = runMan(args[1:], e)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return exitOK
