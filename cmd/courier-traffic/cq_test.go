@@ -511,3 +511,21 @@ func testAlertWithoutFlux(t *testing.T, f *cqFixture) {
 		t.Errorf("Flux on a server without Flux: exit %d, want %d (stderr %q)", r.code, exitFail, r.stderr)
 	}
 }
+
+// TestInfluxQLInstallAuth: with auth on, install works with user:password (basic auth) and
+// fails with exit 1, naming no password, without it.
+func TestInfluxQLInstallAuth(t *testing.T) {
+	srv := influxtest.Start(t, influxtest.Options{Auth: true, NoFlux: true})
+	args := []string{"influxql", "install", "--influx-url", srv.URL, "--database", srv.DB, "--tz", "UTC"}
+	if r := runCLI(t, "", args...); r.code != exitFail || !strings.Contains(r.stderr, "401") {
+		t.Errorf("without credentials: exit %d, stderr %q; want %d and a 401", r.code, r.stderr, exitFail)
+	}
+	r := runCLI(t, "", append(args, "--influx-token", "admin:wrong-password")...)
+	if r.code != exitFail || strings.Contains(r.stderr+r.stdout, "wrong-password") {
+		t.Errorf("wrong password: exit %d, stderr %q; want %d and no password", r.code, r.stderr, exitFail)
+	}
+	out := mustRun(t, "", append(args, "--influx-token", srv.Token)...)
+	if strings.Count(out, "created continuous query") != 4 {
+		t.Errorf("with credentials:\n%s", out)
+	}
+}
