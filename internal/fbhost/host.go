@@ -19,9 +19,15 @@ import (
 // binary's own timeout.
 const DefaultTimeout = 5 * time.Minute
 
+// Noop, as Options.Plugin, makes the host load no .so and use its built-in
+// no-op plugin: it answers FLB_OK and never reads a chunk (the
+// receive-only baseline of plugin/hostcpu_test.go, like Fluent Bit's null
+// output).
+const Noop = "noop"
+
 // Options say what Start runs and where.
 type Options struct {
-	Plugin string // the plugin .so (Build's so)
+	Plugin string // the plugin .so (Build's so), or Noop
 	Binary string // the C host (Build's host)
 	// Dir must exist and is owned by the caller (a t.TempDir): Start makes
 	// one new directory in it for the plugin's log and the record files

@@ -7,6 +7,10 @@
  *
  * Build: cc -O1 -Wall -o host host.c -ldl -lpthread -lmsgpackc
  * Run:   host /path/to/plugin.so < script
+ *        host noop < script   (no .so: built-in no-op exports that answer
+ *                              FLB_OK and never read the chunk; the
+ *                              receive-only baseline of the CPU benchmark,
+ *                              like Fluent Bit's null output)
  *
  * Script: one command per line, words separated by single spaces.
  *   set INST KEY VALUE...   add a property to instance INST (value = rest of
@@ -422,6 +426,45 @@ static void *par_main(void *arg)
     return NULL;
 }
 
+/* ---- "noop": the receive-only baseline (no Go runtime, no decoding) ---- */
+
+static int noop_register(struct flb_plugin_proxy_def *d)
+{
+    d->type = 1; /* FLB_PROXY_OUTPUT_PLUGIN */
+    d->proxy = 2; /* FLB_PROXY_GOLANG */
+    d->flags = 0;
+    d->name = "noop";
+    d->description = "receives chunks and does nothing";
+    return 0;
+}
+
+static int noop_init(void *p)
+{
+    struct flbgo_output_plugin *pl = p;
+    pl->context->remote_context = pl->o_ins;
+    return FLB_OK;
+}
+
+static int noop_flush(void *ctx, const void *data, size_t size, char *tag)
+{
+    (void) ctx;
+    (void) data;
+    (void) size;
+    (void) tag;
+    return FLB_OK;
+}
+
+static int noop_exit_ctx(void *ctx)
+{
+    (void) ctx;
+    return FLB_OK;
+}
+
+static int noop_exit(void)
+{
+    return FLB_OK;
+}
+
 /* ---- the script ---- */
 
 static void result(const char *op, const char *inst, int rc)
@@ -592,20 +635,29 @@ static void command(char *line)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s PLUGIN.so < script\n", argv[0]);
+        fprintf(stderr, "usage: %s PLUGIN.so|noop < script\n", argv[0]);
         return 2;
     }
-    void *h = dlopen(argv[1], RTLD_LAZY);
-    if (!h) {
-        say("error dlopen: %s", dlerror());
-        return 1;
+    void *h = NULL;
+    if (strcmp(argv[1], "noop") == 0) {
+        sym.reg = noop_register;
+        sym.init = noop_init;
+        sym.flush_ctx = noop_flush;
+        sym.exit_ctx = noop_exit_ctx;
+        sym.exit_all = noop_exit;
+    } else {
+        h = dlopen(argv[1], RTLD_LAZY);
+        if (!h) {
+            say("error dlopen: %s", dlerror());
+            return 1;
+        }
+        sym.reg = (register_fn) dlsym(h, "FLBPluginRegister");
+        sym.init = (init_fn) dlsym(h, "FLBPluginInit");
+        sym.flush_ctx = (flush_ctx_fn) dlsym(h, "FLBPluginFlushCtx");
+        sym.exit_ctx = (exit_ctx_fn) dlsym(h, "FLBPluginExitCtx");
+        sym.exit_all = (exit_fn) dlsym(h, "FLBPluginExit");
+        sym.unreg = (unregister_fn) dlsym(h, "FLBPluginUnregister");
     }
-    sym.reg = (register_fn) dlsym(h, "FLBPluginRegister");
-    sym.init = (init_fn) dlsym(h, "FLBPluginInit");
-    sym.flush_ctx = (flush_ctx_fn) dlsym(h, "FLBPluginFlushCtx");
-    sym.exit_ctx = (exit_ctx_fn) dlsym(h, "FLBPluginExitCtx");
-    sym.exit_all = (exit_fn) dlsym(h, "FLBPluginExit");
-    sym.unreg = (unregister_fn) dlsym(h, "FLBPluginUnregister");
     if (!sym.reg || !sym.init || !sym.flush_ctx) {
         say("error missing FLBPluginRegister, FLBPluginInit or FLBPluginFlushCtx");
         return 1;
@@ -628,7 +680,7 @@ int main(int argc, char **argv)
     }
     free(line);
     /* Fluent Bit dlclose()s the .so after FLBPluginUnregister. */
-    dlclose(h);
+    if (h) dlclose(h);
     say("result op=quit inst=- rc=1 name=FLB_OK");
     return 0;
 }
