@@ -28,7 +28,10 @@ import (
 // Knobs: HOSTCPU_RECORDS (records per mix, default 200000), HOSTCPU_PACE
 // (a pause between flushes, default 0: a backlog, the tail input reading a
 // file that is already there), HOSTCPU_ENV (one VAR=value added to the
-// plugin host's environment, e.g. GOGC=200, to compare runtime settings).
+// plugin host's environment, e.g. GOGC=200, to compare runtime settings),
+// HOSTCPU_COMPARE (another build of the .so, e.g. of an earlier commit: it
+// runs in every round too, right after the working tree's, and its figures
+// are reported as compare-*).
 
 // hostChunkBytes is where a chunk is cut: Fluent Bit's input chunks are
 // cut near 2 MB (FLB_INPUT_CHUNK_FS_MAX_SIZE, 2,048,000 bytes).
@@ -195,6 +198,7 @@ func BenchmarkHostCPU(b *testing.B) {
 	if v := os.Getenv("HOSTCPU_ENV"); v != "" {
 		env = append(env, v)
 	}
+	other := os.Getenv("HOSTCPU_COMPARE")
 	root, err := fbhost.ModuleRoot()
 	if err != nil {
 		b.Fatal(err)
@@ -212,7 +216,7 @@ func BenchmarkHostCPU(b *testing.B) {
 	for _, mix := range hostMixes(records) {
 		b.Run(mix.name, func(b *testing.B) {
 			files, n := writeHostChunks(b, mix.opts, b.TempDir())
-			var base, plug hostRun
+			var base, plug, cmp hostRun
 			runs := 0
 			for b.Loop() {
 				nb := runHostOnce(b, bin, fbhost.Noop, nil, files, pace)
@@ -221,6 +225,11 @@ func BenchmarkHostCPU(b *testing.B) {
 				plug.cpu += np.cpu
 				base.hwm = max(base.hwm, nb.hwm)
 				plug.hwm = max(plug.hwm, np.hwm)
+				if other != "" {
+					nc := runHostOnce(b, bin, other, env, files, pace, props...)
+					cmp.cpu += nc.cpu
+					cmp.hwm = max(cmp.hwm, nc.hwm)
+				}
 				runs++
 			}
 			recs := float64(n) * float64(runs)
@@ -230,6 +239,10 @@ func BenchmarkHostCPU(b *testing.B) {
 			b.ReportMetric(us(plug.cpu-base.cpu), "added-cpu-µs/record")
 			b.ReportMetric(float64(plug.hwm-base.hwm)/(1<<20), "added-RSS-MB")
 			b.ReportMetric(float64(n)/float64(len(files)), "records/chunk")
+			if other != "" {
+				b.ReportMetric(us(cmp.cpu-base.cpu), "compare-added-cpu-µs/record")
+				b.ReportMetric(float64(cmp.hwm-base.hwm)/(1<<20), "compare-added-RSS-MB")
+			}
 			b.Logf("%s: %d records in %d chunks, %d round(s): noop %v, plugin %v CPU; VmHWM noop %.1f MB, plugin %.1f MB",
 				mix.name, n, len(files), runs, base.cpu, plug.cpu, float64(base.hwm)/(1<<20), float64(plug.hwm)/(1<<20))
 		})
