@@ -238,3 +238,26 @@ func TestRepeatSetClockGuard(t *testing.T) {
 		t.Errorf("Len = %d, want 2", m.Len())
 	}
 }
+
+// FuzzRepeatSet checks RepeatSet against refChains on any stream: each pair
+// of input bytes is a key (low 2 bits) and a signed time step in units of
+// 100 ms (the rest), so chains form, break, grow at both ends and meet.
+func FuzzRepeatSet(f *testing.F) {
+	f.Add([]byte{0, 10, 0, 10, 1, 200, 0, 5, 0, 250}, uint8(10))
+	f.Add([]byte{4, 4, 4, 4, 4, 4, 4, 4}, uint8(0))
+	f.Add([]byte{3, 130, 3, 126, 2, 128}, uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, tolTenths uint8) {
+		tol := time.Duration(tolTenths%40) * 100 * time.Millisecond
+		s := NewRepeatSet(tol, 0, 1<<30)
+		ref := &refChains{tol: int64(tol)}
+		at := int64(1783060607) * 1e9
+		for i := 0; i+1 < len(data); i += 2 {
+			key := ID{uint64(data[i] & 3), 9}
+			at += int64(int8(data[i+1])) * int64(100*time.Millisecond) / 4
+			want := ref.check(key, at)
+			if got := s.Check(key, at); got != want {
+				t.Fatalf("record %d (key %v, t %d, tol %v): repeat = %v, reference says %v", i/2, key, at, tol, got, want)
+			}
+		}
+	})
+}
