@@ -19,7 +19,7 @@ GOTESTFLAGS  ?=
 
 export CGO_ENABLED := 1
 
-.PHONY: help all build plugin cli loggen demo test test-go lint deps influxd bench fuzz fuzz-short stress e2e clean
+.PHONY: help all build plugin cli loggen demo package test test-go lint deps influxd bench fuzz fuzz-short stress e2e clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -41,6 +41,13 @@ loggen: ## build the test-log generator build/courier-loggen
 
 demo: ## the main job on the embedded sample: the classic report, no server needed
 	$(GO) run ./cmd/courier-traffic report --date 'Jul 23' --year 2026 --tz UTC testdata/quickstart/mail.log
+
+# packaging/build.sh cross-builds the arm64 plugin with Debian's aarch64-linux-gnu-gcc and runs the
+# pinned nfpm with `go run`; the package test then checks all four (make test checks amd64 only).
+package: ## .deb and .rpm for amd64 and arm64 into build/dist/ (with SHA256SUMS), checked by internal/pkgtest
+	rm -rf $(BUILD)/dist
+	GO="$(GO)" packaging/build.sh $(BUILD)/dist amd64 arm64
+	COURIER_PKG_DIST="$(abspath $(BUILD)/dist)" $(GO) test -count=1 -v -run TestPackages ./internal/pkgtest/
 
 deps: ## install what the tests need (Debian packages, Node's Flux parser, the InfluxDB server)
 	scripts/install-deps.sh

@@ -498,7 +498,7 @@ func checkRPM(t *testing.T, root, p, version, rpm string) {
 	t.Logf("rpm -qlp %s:\n%s", filepath.Base(p), run(t, rpm, "-qlp", p))
 	// The objects in the rpm are checked like the .deb's.
 	x := t.TempDir()
-	extractCpio(t, run(t, tool(t, "rpm2cpio", "rpm"), p), x)
+	extractCpio(t, run(t, tool(t, "rpm2cpio", "rpm2cpio"), p), x)
 	checkContents(t, root, x, f[2], version)
 }
 
