@@ -41,9 +41,9 @@ maintainer="${MAINTAINER:-$(sed -n -E 's/^ -- (.+>)  .*/\1/p' packaging/changelo
 
 # -buildvcs=auto: the commit and its time go into the binaries (courier-traffic version, the
 # plugin's start line) whatever GOFLAGS says, and nothing breaks outside a git checkout.
-ldflags="-s -w -X github.com/courier-traffic/courier-traffic/internal/buildinfo.Version=$full"
+ldflags="-s -w -X github.com/courier-traffic/courier-traffic/buildinfo.Version=$full"
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
-  ldflags+=" -X github.com/courier-traffic/courier-traffic/internal/buildinfo.Date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
+  ldflags+=" -X github.com/courier-traffic/courier-traffic/buildinfo.Date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/courier-traffic-pkg.XXXXXX")"

@@ -14,8 +14,8 @@ import (
 	// resolve inside Fluent Bit images without /usr/share/zoneinfo (distroless).
 	_ "time/tzdata"
 
+	"github.com/courier-traffic/courier-traffic/buildinfo"
 	"github.com/courier-traffic/courier-traffic/flush"
-	"github.com/courier-traffic/courier-traffic/internal/buildinfo"
 )
 
 // pluginName is the name users write in [OUTPUT] Name.

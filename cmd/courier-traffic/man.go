@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/courier-traffic/courier-traffic/internal/buildinfo"
+	"github.com/courier-traffic/courier-traffic/buildinfo"
 )
 
 // runMan prints the manual page courier-traffic(1) in roff, made from the

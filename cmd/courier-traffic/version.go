@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/courier-traffic/courier-traffic/internal/buildinfo"
+	"github.com/courier-traffic/courier-traffic/buildinfo"
 )
 
 // runVersion prints the build: package version, module version, commit,

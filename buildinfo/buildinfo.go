@@ -14,7 +14,7 @@ import (
 
 // Version is the package version (Debian-style, "0.1.0-1"), set with
 //
-//	-ldflags "-X github.com/courier-traffic/courier-traffic/internal/buildinfo.Version=0.1.0-1"
+//	-ldflags "-X github.com/courier-traffic/courier-traffic/buildinfo.Version=0.1.0-1"
 //
 // by `make package` (packaging/build.sh). A plain `go build` leaves "dev".
 var Version = "dev"
