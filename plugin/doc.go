@@ -43,6 +43,10 @@
 // debug; default info) sets the plugin's level. The token never appears in
 // a log line.
 //
+// Debugging aid: COURIER_TRAFFIC_CPUPROFILE=FILE writes a Go CPU profile of
+// the plugin inside its host, from the library's load until the last
+// instance exits (profile.go; docs/performance.md).
+//
 // Tests: records_test.go tests the chunk walk in pure Go; plugin_test.go
 // builds this .so and the C host in testhost/ (a stand-in for Fluent Bit's
 // Go proxy, needs Debian's libmsgpack-dev) and checks return codes and the

@@ -76,6 +76,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (code int) {
 	// failed: the context is then unknown (nil). Nothing to close.
 	if in, ok := output.FLBPluginGetContext(ctx).(*instance); ok {
 		in.close()
+		stopCPUProfile() // once the last instance is closed (profile.go)
 	}
 	return output.FLB_OK
 }
@@ -84,6 +85,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (code int) {
 func FLBPluginExit() (code int) {
 	defer recovered("FLBPluginExit", &code, output.FLB_ERROR)
 	closeAll()
+	stopCPUProfile()
 	return output.FLB_OK
 }
 

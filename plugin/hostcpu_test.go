@@ -124,6 +124,7 @@ func writeHostChunks(tb testing.TB, o loggen.Options, dir string) ([]string, int
 // hostRun is what one host process cost.
 type hostRun struct {
 	cpu time.Duration // user + sys of the whole process
+	sys time.Duration // of which sys (page faults, I/O)
 	hwm int64         // VmHWM before it quit
 }
 
@@ -164,7 +165,7 @@ func runHostOnce(tb testing.TB, bin, plugin string, env []string, files []string
 		tb.Fatalf("%v\n%s", err, h.Log())
 	}
 	ps := h.ProcessState()
-	return hostRun{cpu: ps.UserTime() + ps.SystemTime(), hwm: m.HWM}
+	return hostRun{cpu: ps.UserTime() + ps.SystemTime(), sys: ps.SystemTime(), hwm: m.HWM}
 }
 
 func envInt(tb testing.TB, name string, def int64) int64 {
@@ -223,6 +224,8 @@ func BenchmarkHostCPU(b *testing.B) {
 				np := runHostOnce(b, bin, so, env, files, pace, props...)
 				base.cpu += nb.cpu
 				plug.cpu += np.cpu
+				base.sys += nb.sys
+				plug.sys += np.sys
 				base.hwm = max(base.hwm, nb.hwm)
 				plug.hwm = max(plug.hwm, np.hwm)
 				if other != "" {
@@ -243,8 +246,8 @@ func BenchmarkHostCPU(b *testing.B) {
 				b.ReportMetric(us(cmp.cpu-base.cpu), "compare-added-cpu-µs/record")
 				b.ReportMetric(float64(cmp.hwm-base.hwm)/(1<<20), "compare-added-RSS-MB")
 			}
-			b.Logf("%s: %d records in %d chunks, %d round(s): noop %v, plugin %v CPU; VmHWM noop %.1f MB, plugin %.1f MB",
-				mix.name, n, len(files), runs, base.cpu, plug.cpu, float64(base.hwm)/(1<<20), float64(plug.hwm)/(1<<20))
+			b.Logf("%s: %d records in %d chunks, %d round(s): CPU noop %v (sys %v), plugin %v (sys %v); VmHWM noop %.1f MB, plugin %.1f MB",
+				mix.name, n, len(files), runs, base.cpu, base.sys, plug.cpu, plug.sys, float64(base.hwm)/(1<<20), float64(plug.hwm)/(1<<20))
 		})
 	}
 }
