@@ -47,6 +47,10 @@
 // the plugin inside its host, from the library's load until the last
 // instance exits (profile.go; docs/performance.md).
 //
+// The plugin's Go runtime runs with one P (GOMAXPROCS 1) until two flushes
+// overlap (workers > 1), then with the machine's default; a GOMAXPROCS in
+// Fluent Bit's environment overrides this (procs.go).
+//
 // Tests: records_test.go tests the chunk walk in pure Go; plugin_test.go
 // builds this .so and the C host in testhost/ (a stand-in for Fluent Bit's
 // Go proxy, needs Debian's libmsgpack-dev) and checks return codes and the

@@ -51,6 +51,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (code int) {
 //export FLBPluginFlushCtx
 func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (code int) {
 	defer recovered("FLBPluginFlushCtx", &code, output.FLB_ERROR)
+	defer enterFlush()() // one Go P until two flushes overlap (procs.go)
 	in, ok := output.FLBPluginGetContext(ctx).(*instance)
 	if !ok {
 		logf(pluginName, flush.LevelError, "flush with an unknown context: chunk dropped")
