@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,6 +127,28 @@ type hostRun struct {
 	cpu time.Duration // user + sys of the whole process
 	sys time.Duration // of which sys (page faults, I/O)
 	hwm int64         // VmHWM before it quit
+	// anon and file split VmRSS before it quit (RssAnon, RssFile): the
+	// .so's pages are file-backed, shared with the page cache
+	anon, file int64
+}
+
+// rssSplit reads RssAnon and RssFile of pid (bytes).
+func rssSplit(tb testing.TB, pid int) (anon, file int64) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(l, ":")
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "RssAnon":
+			anon = kb << 10
+		case "RssFile":
+			file = kb << 10
+		}
+	}
+	return anon, file
 }
 
 // runHostOnce starts a host with plugin ("noop" or the .so), inits it with
@@ -161,11 +184,12 @@ func runHostOnce(tb testing.TB, bin, plugin string, env []string, files []string
 	if err != nil {
 		tb.Fatal(err)
 	}
+	anon, file := rssSplit(tb, h.Pid())
 	if err := h.Close(); err != nil {
 		tb.Fatalf("%v\n%s", err, h.Log())
 	}
 	ps := h.ProcessState()
-	return hostRun{cpu: ps.UserTime() + ps.SystemTime(), sys: ps.SystemTime(), hwm: m.HWM}
+	return hostRun{cpu: ps.UserTime() + ps.SystemTime(), sys: ps.SystemTime(), hwm: m.HWM, anon: anon, file: file}
 }
 
 func envInt(tb testing.TB, name string, def int64) int64 {
@@ -183,7 +207,9 @@ func envInt(tb testing.TB, name string, def int64) int64 {
 // BenchmarkHostCPU: one op is one noop host and one plugin host over the
 // same chunk files (interleaved). Metrics: cpu-µs/record of each host,
 // added-cpu-µs/record (plugin minus noop; target <= 1), added-RSS-MB
-// (VmHWM, plugin minus noop; target <= 30). Not a timed test: the targets
+// (VmHWM, plugin minus noop; target <= 30), and the RSS at the end split
+// into anonymous memory and file-backed pages (the .so's code and data,
+// shared with the page cache): added-anon-MB, added-file-MB. Not a timed test: the targets
 // are checked by reading the numbers (docs/performance.md).
 func BenchmarkHostCPU(b *testing.B) {
 	records := envInt(b, "HOSTCPU_RECORDS", 200_000)
@@ -228,6 +254,8 @@ func BenchmarkHostCPU(b *testing.B) {
 				plug.sys += np.sys
 				base.hwm = max(base.hwm, nb.hwm)
 				plug.hwm = max(plug.hwm, np.hwm)
+				base.anon, base.file = max(base.anon, nb.anon), max(base.file, nb.file)
+				plug.anon, plug.file = max(plug.anon, np.anon), max(plug.file, np.file)
 				if other != "" {
 					nc := runHostOnce(b, bin, other, env, files, pace, props...)
 					cmp.cpu += nc.cpu
@@ -241,6 +269,8 @@ func BenchmarkHostCPU(b *testing.B) {
 			b.ReportMetric(us(plug.cpu), "plugin-cpu-µs/record")
 			b.ReportMetric(us(plug.cpu-base.cpu), "added-cpu-µs/record")
 			b.ReportMetric(float64(plug.hwm-base.hwm)/(1<<20), "added-RSS-MB")
+			b.ReportMetric(float64(plug.anon-base.anon)/(1<<20), "added-anon-MB")
+			b.ReportMetric(float64(plug.file-base.file)/(1<<20), "added-file-MB")
 			b.ReportMetric(float64(n)/float64(len(files)), "records/chunk")
 			if other != "" {
 				b.ReportMetric(us(cmp.cpu-base.cpu), "compare-added-cpu-µs/record")
