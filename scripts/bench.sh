@@ -5,8 +5,13 @@
 #      parser (lines/s, allocs), flush (encode, batch path), flush/chunk (our
 #      decoder vs fluent-bit-go's), plugin (decode+parse+dedup+encode per chunk),
 #      report (the CLI's aggregation), loggen (generator speed).
+#      plugin also has BenchmarkHostCPU: the .so inside the C host like Fluent
+#      Bit's tail input against a receive-only host, CPU-µs per record added and
+#      RSS added (starts a real InfluxDB; HOSTCPU_RECORDS, default 200000).
 #   2. The CLI against the classic cron script on the same generated 1M-line
 #      log, and its peak RSS at 1M and 10M lines (cmd/courier-traffic/bench/compare.sh).
+#   3. The report against `grep -c rcvd=` on 1M-line logs of the realistic and
+#      a repeat-heavy mix (scripts/bench-report-grep.sh; both to a pipe).
 # Output: build/bench/go.txt (raw), build/bench/benchstat.txt, and the terminal.
 # Knobs: BENCHCOUNT (6), BENCHTIME (1s), BENCH (regexp, default .), LINES, BIG_LINES.
 set -euo pipefail
@@ -36,4 +41,5 @@ go test -p 1 -run '^$' -bench "$pattern" -benchmem -cpu 1 -count "$count" -bench
 
 if [ -z "${SKIP_CLI:-}" ]; then
   cmd/courier-traffic/bench/compare.sh "${LINES:-1000000}" "${BIG_LINES:-10000000}"
+  scripts/bench-report-grep.sh "${LINES:-1000000}"
 fi
