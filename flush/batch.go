@@ -386,6 +386,9 @@ func (f *Flusher) Write(ctx context.Context, b *Batch) (out Outcome) {
 			out = Drop
 		}
 	}
+	if out == Retry {
+		f.dedup.retry()
+	}
 	if out != Retry || f.cfg.Dedup {
 		f.dedup.commit(b.commits)
 	}

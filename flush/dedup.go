@@ -171,20 +171,35 @@ type Dedup struct {
 	set   *RepeatSet
 	clock bool
 	start time.Time // the clock's origin (monotonic)
+	// retried is the clock when a write last answered Retry (-1: never):
+	// the guard is on while that is less than the window ago.
+	retried int64
 }
 
 // NewDedup returns an empty seen-set with RepeatSet's tolerance and bounds;
-// with clock, the process's monotonic clock guards eviction
-// (RepeatSet.SetNow, Config.DedupClock).
+// with clock, the process's monotonic clock guards eviction while a write
+// answered Retry less than the window ago (RepeatSet.SetNow and SetGuard,
+// Config.DedupClock): only a retry brings a chunk back, and without one
+// the set keeps the window of event time, even through a backlog.
 func NewDedup(tol, window time.Duration, max int, clock bool) *Dedup {
-	return &Dedup{set: NewRepeatSet(tol, window, max), clock: clock, start: time.Now()}
+	return &Dedup{set: NewRepeatSet(tol, window, max), clock: clock, start: time.Now(), retried: -1}
 }
 
-// tick sets the set's clock; d.mu is held.
+// tick sets the set's clock and guard; d.mu is held.
 func (d *Dedup) tick() {
 	if d.clock {
-		d.set.SetNow(int64(time.Since(d.start)))
+		now := int64(time.Since(d.start))
+		d.set.SetNow(now)
+		d.set.SetGuard(d.retried >= 0 && now-d.retried < d.set.window)
 	}
+}
+
+// retry notes that a write answered Retry (before its delivered chains are
+// committed, so that the guard protects them too).
+func (d *Dedup) retry() {
+	d.mu.Lock()
+	d.retried = int64(time.Since(d.start))
+	d.mu.Unlock()
 }
 
 // Check is RepeatSet.Check under the lock, for callers that commit as they

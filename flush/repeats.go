@@ -33,11 +33,12 @@ import "time"
 // Last is older than the newest time seen minus the window, or while there
 // are more than max chains. Eviction walks from the oldest end and stops at
 // the first chain that may stay. A record of a dropped chain starts a new
-// chain. With a clock (SetNow, the plugin's), a chain is also kept while it
-// was created or extended less than the window ago by that clock: a chunk
-// that spans more than the window of event time (a backlog read at once)
-// must not drop the chains its own retry needs, nor the chain of a burst
-// whose tail the next chunk holds.
+// chain. With a clock (SetNow, the plugin's) and the guard on (SetGuard), a
+// chain is also kept while it was created or extended less than the window
+// ago by that clock: a chunk that spans more than the window of event time
+// (a backlog read at once) and is retried must not drop the chains its own
+// retry needs, nor the chain of a burst whose tail another pending chunk
+// holds.
 //
 // A RepeatSet is not safe for concurrent use (Dedup locks around it). It
 // does not allocate per record once its table and queue have grown.
@@ -53,7 +54,8 @@ type RepeatSet struct {
 	head   int
 	base   uint64
 	newest int64 // Unix ns of the newest time seen
-	clock  bool  // SetNow was called: now guards eviction
+	clock  bool  // SetNow was called
+	guard  bool  // SetGuard(true): the clock guards eviction
 	now    int64 // the caller's clock, ns
 }
 
@@ -89,9 +91,15 @@ func max64(a, b int64) int64 {
 }
 
 // SetNow sets the clock reading (ns, any monotonic origin) that Add and
-// Extend stamp chains with and eviction compares against: a chain touched
-// less than the window ago stays. Without a call the set has no clock.
+// Extend stamp chains with; while the guard is on (SetGuard), eviction
+// keeps a chain touched less than the window ago. Without a call the set
+// has no clock.
 func (s *RepeatSet) SetNow(ns int64) { s.clock, s.now = true, ns }
+
+// SetGuard switches the clock's guard of eviction on or off. The chains
+// are stamped by SetNow either way, so a guard switched on protects what
+// was touched before.
+func (s *RepeatSet) SetGuard(on bool) { s.guard = on }
 
 // Tolerance returns the set's tolerance.
 func (s *RepeatSet) Tolerance() time.Duration { return time.Duration(s.tol) }
@@ -236,7 +244,7 @@ func (s *RepeatSet) evict() {
 	if s.window > 0 && s.newest-s.window < s.newest {
 		limit = s.newest - s.window
 	}
-	if s.clock && s.window > 0 {
+	if s.clock && s.guard && s.window > 0 {
 		touched = s.now - s.window
 	}
 	for s.head < len(s.chains) {

@@ -212,8 +212,19 @@ func TestDedupConcurrent(t *testing.T) {
 }
 
 func TestRepeatSetClockGuard(t *testing.T) {
+	// Guard off: the clock stamps, but eviction follows event time alone.
+	off := NewRepeatSet(time.Second, 10*time.Minute, 100)
+	off.SetNow(0)
+	off.Check(ID{1, 1}, ns(0))
+	off.SetNow(int64(time.Second))
+	off.Check(ID{2, 2}, ns(time.Hour))
+	if off.Check(ID{1, 1}, ns(time.Millisecond)) {
+		t.Fatal("guard off: a chain older than the window by event time was kept")
+	}
+
 	s := NewRepeatSet(time.Second, 10*time.Minute, 100)
 	s.SetNow(0)
+	s.SetGuard(true)
 	s.Check(ID{1, 1}, ns(0))
 	// An hour of event time later, a moment later by the clock: the chain
 	// stays (a chunk spanning a backlog must keep what its retry needs).
@@ -231,6 +242,7 @@ func TestRepeatSetClockGuard(t *testing.T) {
 	// The maximum still rules.
 	m := NewRepeatSet(time.Second, 10*time.Minute, 2)
 	m.SetNow(0)
+	m.SetGuard(true)
 	for i := 0; i < 5; i++ {
 		m.Check(ID{uint64(i), 9}, ns(time.Duration(i)*time.Hour))
 	}

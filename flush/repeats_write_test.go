@@ -220,9 +220,11 @@ func TestRepeatsIdempotentPoints(t *testing.T) {
 }
 
 // TestRepeatsLongChunks: chunks that span more than dedup_window of event
-// time (a backlog read at once), with bursts split between chunks, flushed
-// twice each, or failed and retried after the next chunk was delivered:
-// the store holds exactly the points of a single delivery.
+// time (a backlog read at once), with bursts split between chunks, each
+// failing after its first request and retried at once, or retried after
+// the next chunk was delivered: the store holds exactly one point per
+// session. Without failures the seen-set keeps only the window of event
+// time (the clock's guard is off), however long the backlog.
 func TestRepeatsLongChunks(t *testing.T) {
 	opts := loggen.Options{Seed: 40, Days: 2, SessionsPerDay: 250, Users: 20, RepeatBursts: 0.3,
 		CopyStamps: loggen.CopyReception, BoundaryBursts: true, Twins: 0.1, Format: loggen.RFC3339}
@@ -253,18 +255,44 @@ func TestRepeatsLongChunks(t *testing.T) {
 	for _, size := range []int{150, 300, 700} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			cs := chunks(size)
+			// failSecond makes the second request of the next write fail.
+			failSecond := func(fake *fakeInflux) {
+				reqs := 0
+				fake.setRespond(func([]byte) (int, string) {
+					reqs++
+					if reqs == 2 {
+						return 503, "busy"
+					}
+					return 204, ""
+				})
+			}
 			fake, srv := startFake(t)
 			f, _ := newTestFlusher(t, srv.URL, MapGetter{KeyBatchSize: "7"})
 			for i, c := range cs {
-				for try := 0; try < 2; try++ {
+				failSecond(fake)
+				first := write(f, c)
+				fake.setRespond(nil)
+				if first == Retry {
 					if got := write(f, c); got != Delivered {
-						t.Fatalf("chunk %d: %v", i, got)
+						t.Fatalf("chunk %d retried: %v", i, got)
 					}
 				}
 			}
-			twice := pointKeys(t, fake.accepted())
-			if len(twice) != int(sessions) {
-				t.Errorf("every chunk twice: %d points, want %d sessions", len(twice), sessions)
+			if got := len(pointKeys(t, fake.accepted())); got != int(sessions) {
+				t.Errorf("every chunk retried at once: %d points, want %d sessions", got, sessions)
+			}
+
+			// No failure: the guard stays off and the set holds about the
+			// window's sessions, not the backlog's.
+			_, srv0 := startFake(t)
+			f0, _ := newTestFlusher(t, srv0.URL, nil)
+			for i, c := range cs {
+				if got := write(f0, c); got != Delivered {
+					t.Fatalf("chunk %d: %v", i, got)
+				}
+			}
+			if n := f0.dedup.Len(); n > int(sessions)/4 {
+				t.Errorf("after a backlog without failures the set holds %d of %d sessions", n, sessions)
 			}
 
 			// Each chunk fails after its first request (batch_size 7: the
