@@ -111,7 +111,7 @@ func New(cfg *Config, log Logger) (*Flusher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flush: %s: %w", KeyIdentifiers, err)
 	}
-	hc, err := newHTTPClient(cfg)
+	hc, err := NewHTTPClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,12 @@ func writeURL(apiURL, org, bucket string) string {
 	return u.String()
 }
 
-func newHTTPClient(cfg *Config) (*http.Client, error) {
+// NewHTTPClient returns the HTTP client for cfg's InfluxDB: its timeout
+// (influx_timeout), the CAs of influx_tls_ca_file and
+// influx_tls_insecure_skip_verify. The Flusher writes with one; the CLI's
+// queries (report --influx-url, influxql) use one too, so that every
+// request to InfluxDB trusts the same certificates.
+func NewHTTPClient(cfg *Config) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 16
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}

@@ -2,12 +2,8 @@ package report
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -58,7 +54,7 @@ func fluxString(s string) string {
 // same meaning as an Aggregator's Users over the same sessions, so the
 // same table can be printed. Errors never contain the token.
 func QueryInflux(ctx context.Context, cfg *flush.Config, date Date, svc Service) (map[string]Sums, error) {
-	hc, err := httpClient(cfg)
+	hc, err := flush.NewHTTPClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -117,30 +113,4 @@ func passwordOf(token string) string {
 		return pw
 	}
 	return "\x00" // never contained in a message
-}
-
-// httpClient builds the HTTP client for the query from the same keys the
-// plugin's writer uses (timeout, CA file, insecure skip verify).
-func httpClient(cfg *flush.Config) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.InfluxTLSCAFile != "" {
-		pem, err := os.ReadFile(cfg.InfluxTLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", flush.KeyInfluxTLSCAFile, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s=%q: no PEM certificate found", flush.KeyInfluxTLSCAFile, cfg.InfluxTLSCAFile)
-		}
-		tlsCfg.RootCAs = pool
-	}
-	// Only when the operator asked for it (influx_tls_insecure_skip_verify).
-	tlsCfg.InsecureSkipVerify = cfg.InfluxTLSInsecureSkip
-	tr.TLSClientConfig = tlsCfg
-	timeout := cfg.InfluxTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	return &http.Client{Transport: tr, Timeout: timeout}, nil
 }

@@ -53,7 +53,7 @@ func quoteInfluxQLString(s string) string {
 // cfg's time zone, for svc. The token is "user:password" (basic auth, InfluxDB 1.x) or an API
 // token (InfluxDB 2.x/3 v1-compatible API). Errors never contain the token.
 func QueryInfluxQL(ctx context.Context, cfg *flush.Config, date Date, svc Service) (map[string]Sums, error) {
-	hc, err := httpClient(cfg)
+	hc, err := flush.NewHTTPClient(cfg)
 	if err != nil {
 		return nil, err
 	}

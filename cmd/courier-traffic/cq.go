@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -276,27 +273,11 @@ func firstColumn(series []influxQLSeries, col string) []string {
 
 // newInfluxQLClient builds the client from the plugin keys (URL, token, timeout, TLS).
 func newInfluxQLClient(cfg *flush.Config) (*influxQL, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.InfluxTLSCAFile != "" {
-		pem, err := os.ReadFile(cfg.InfluxTLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", flush.KeyInfluxTLSCAFile, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s=%q: no PEM certificate found", flush.KeyInfluxTLSCAFile, cfg.InfluxTLSCAFile)
-		}
-		tlsCfg.RootCAs = pool
+	hc, err := flush.NewHTTPClient(cfg)
+	if err != nil {
+		return nil, err
 	}
-	// Only when the operator asked for it (influx_tls_insecure_skip_verify).
-	tlsCfg.InsecureSkipVerify = cfg.InfluxTLSInsecureSkip //nolint:gosec
-	tr.TLSClientConfig = tlsCfg
-	timeout := cfg.InfluxTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	return &influxQL{url: cfg.InfluxURL, token: cfg.InfluxToken, hc: &http.Client{Transport: tr, Timeout: timeout}}, nil
+	return &influxQL{url: cfg.InfluxURL, token: cfg.InfluxToken, hc: hc}, nil
 }
 
 const influxQLUsage = `Usage:
