@@ -361,13 +361,48 @@ const (
 // line; decoded ones (escapes, byte arrays) live in per-field scratch
 // buffers, reused from record to record.
 type jsonDecoder struct {
-	line    []byte
-	i       int
-	val     [nFields][]byte
-	have    [nFields]bool
+	line []byte
+	i    int
+	journalFields
 	scratch [nFields][]byte
 	key     []byte // scratch for a key with escapes
 	rec     JournalRecord
+}
+
+// journalFields are the values of one record's fields of JournalRecord, as
+// either decoder found them (views valid until the next record).
+type journalFields struct {
+	val  [nFields][]byte
+	have [nFields]bool
+}
+
+// record fills rec from the fields: the message, the identifier and host
+// when present, and the time, _SOURCE_REALTIME_TIMESTAMP when it is a
+// number, else __REALTIME_TIMESTAMP. It reports false, leaving rec alone,
+// for a record without a message or a usable time. rec's strings are views
+// of the fields.
+func (f *journalFields) record(rec *JournalRecord) bool {
+	if !f.have[fMessage] {
+		return false
+	}
+	us, ok := int64(0), false
+	if f.have[fSourceTime] {
+		us, ok = parseMicros(f.val[fSourceTime])
+	}
+	if !ok && f.have[fRealtime] {
+		us, ok = parseMicros(f.val[fRealtime])
+	}
+	if !ok {
+		return false
+	}
+	*rec = JournalRecord{Message: jview(f.val[fMessage]), Time: time.UnixMicro(us)}
+	if f.have[fIdent] {
+		rec.Ident = jview(f.val[fIdent])
+	}
+	if f.have[fHost] {
+		rec.Host = jview(f.val[fHost])
+	}
+	return true
 }
 
 func fieldIndex(key []byte) int {
@@ -394,30 +429,7 @@ func (d *jsonDecoder) decode(line []byte) bool {
 	if !d.object() {
 		return false
 	}
-	if !d.have[fMessage] {
-		return false
-	}
-	us, ok := int64(0), false
-	if d.have[fSourceTime] {
-		us, ok = parseMicros(d.val[fSourceTime])
-	}
-	if !ok && d.have[fRealtime] {
-		us, ok = parseMicros(d.val[fRealtime])
-	}
-	if !ok {
-		return false
-	}
-	d.rec = JournalRecord{
-		Message: jview(d.val[fMessage]),
-		Time:    time.UnixMicro(us),
-	}
-	if d.have[fIdent] {
-		d.rec.Ident = jview(d.val[fIdent])
-	}
-	if d.have[fHost] {
-		d.rec.Host = jview(d.val[fHost])
-	}
-	return true
+	return d.record(&d.rec)
 }
 
 // jview is b as a string without a copy ("" for an empty b).

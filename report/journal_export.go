@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"time"
 )
 
 // DecodeJournalExport decodes `journalctl -o export` output (the journal
@@ -29,10 +28,9 @@ func DecodeJournalExport(r io.Reader, fn func(*JournalRecord) error) (JournalSta
 }
 
 type exportDecoder struct {
-	br     *bufio.Reader
-	st     JournalStats
-	val    [nFields][]byte
-	have   [nFields]bool
+	br *bufio.Reader
+	st JournalStats
+	journalFields
 	fields int  // fields of the current entry
 	broken bool // the current entry is garbled: skip to its end
 	long   []byte
@@ -193,27 +191,9 @@ func (d *exportDecoder) end(fn func(*JournalRecord) error) error {
 	if d.fields == 0 && !d.broken {
 		return nil
 	}
-	if d.broken || !d.have[fMessage] {
+	if d.broken || !d.record(&d.rec) {
 		d.st.Garbled++
 		return nil
-	}
-	us, ok := int64(0), false
-	if d.have[fSourceTime] {
-		us, ok = parseMicros(d.val[fSourceTime])
-	}
-	if !ok && d.have[fRealtime] {
-		us, ok = parseMicros(d.val[fRealtime])
-	}
-	if !ok {
-		d.st.Garbled++
-		return nil
-	}
-	d.rec = JournalRecord{Message: jview(d.val[fMessage]), Time: time.UnixMicro(us)}
-	if d.have[fIdent] {
-		d.rec.Ident = jview(d.val[fIdent])
-	}
-	if d.have[fHost] {
-		d.rec.Host = jview(d.val[fHost])
 	}
 	d.st.Records++
 	return fn(&d.rec)
