@@ -172,6 +172,27 @@ func scanStamp(line string, st *stamp) int {
 	return i + 1
 }
 
+// fracScale turns the n digits of a fraction read as nsec into
+// nanoseconds and the precision they were written with; ok is false for
+// no digit.
+func fracScale(nsec, n int) (int, time.Duration, bool) {
+	var prec time.Duration
+	switch {
+	case n == 0:
+		return 0, 0, false
+	case n <= 3:
+		prec = time.Millisecond
+	case n <= 6:
+		prec = time.Microsecond
+	default:
+		prec = time.Nanosecond
+	}
+	for ; n < 9; n++ {
+		nsec *= 10
+	}
+	return nsec, prec, true
+}
+
 // scanRFC3339 scans "YYYY-MM-DDThh:mm:ss[.f{1,9}](Z|±hh:mm|±hhmm) ".
 func scanRFC3339(line string, st *stamp) int {
 	if len(line) < 21 || line[4] != '-' || line[7] != '-' || line[10] != 'T' {
@@ -204,19 +225,9 @@ func scanRFC3339(line string, st *stamp) int {
 			nsec = nsec*10 + int(line[i]-'0')
 			i++
 		}
-		n := i - start
-		switch {
-		case n == 0:
+		var ok bool
+		if nsec, prec, ok = fracScale(nsec, i-start); !ok {
 			return 0
-		case n <= 3:
-			prec = time.Millisecond
-		case n <= 6:
-			prec = time.Microsecond
-		default:
-			prec = time.Nanosecond
-		}
-		for ; n < 9; n++ {
-			nsec *= 10
 		}
 	}
 	if i >= len(line) {

@@ -29,21 +29,8 @@ func fraction(line string, i int) (end, nsec int, prec time.Duration, ok bool) {
 		nsec = nsec*10 + int(line[i]-'0')
 		i++
 	}
-	n := i - start
-	switch {
-	case n == 0:
-		return 0, 0, 0, false
-	case n <= 3:
-		prec = time.Millisecond
-	case n <= 6:
-		prec = time.Microsecond
-	default:
-		prec = time.Nanosecond
-	}
-	for ; n < 9; n++ {
-		nsec *= 10
-	}
-	return i, nsec, prec, true
+	nsec, prec, ok = fracScale(nsec, i-start)
+	return i, nsec, prec, ok
 }
 
 // classicFraction finishes a classic stamp whose clock ends at line[i] with
