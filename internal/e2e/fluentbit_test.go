@@ -10,14 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/courier-traffic/courier-traffic/internal/fbhost"
+	"github.com/courier-traffic/courier-traffic/internal/influxtest"
 )
 
 // Environment of the tests; `make e2e` sets them.
@@ -100,36 +99,6 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Pdeathsig fires when the thread that forked the child exits, so every
-// Fluent Bit is forked from one goroutine locked to its thread for the
-// life of the test binary: a test that dies (panic, -timeout) takes its
-// Fluent Bit with it.
-var launcher struct {
-	once sync.Once
-	reqs chan launchReq
-}
-
-type launchReq struct {
-	cmd  *exec.Cmd
-	errc chan error
-}
-
-func startProcess(cmd *exec.Cmd) error {
-	launcher.once.Do(func() {
-		launcher.reqs = make(chan launchReq)
-		go func() {
-			runtime.LockOSThread() // never unlocked: the thread outlives every child
-			for r := range launcher.reqs {
-				r.errc <- r.cmd.Start()
-			}
-		}()
-	})
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	errc := make(chan error, 1)
-	launcher.reqs <- launchReq{cmd: cmd, errc: errc}
-	return <-errc
-}
-
 // fluentBit is one running Fluent Bit process.
 type fluentBit struct {
 	t       *testing.T
@@ -164,7 +133,7 @@ func startFluentBitArgs(t *testing.T, bin, dir string, port int, args []string, 
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.Env = append(cleanEnv(), env...)
-	if err := startProcess(cmd); err != nil {
+	if err := influxtest.StartProcess(cmd); err != nil { // killed with the test binary
 		lf.Close()
 		t.Fatalf("start %s: %v", bin, err)
 	}

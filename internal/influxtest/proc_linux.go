@@ -24,7 +24,9 @@ type launchReq struct {
 	errc chan error
 }
 
-func startProcess(cmd *exec.Cmd) error {
+// StartProcess starts cmd so that it is killed when the test binary dies
+// (see launcher). The e2e tests start Fluent Bit through it too.
+func StartProcess(cmd *exec.Cmd) error {
 	launcher.once.Do(func() {
 		launcher.reqs = make(chan launchReq)
 		go func() {

@@ -4,6 +4,6 @@ package influxtest
 
 import "os/exec"
 
-// startProcess starts cmd. Without Pdeathsig (Linux only) a server outlives a
+// StartProcess starts cmd. Without Pdeathsig (Linux only) a server outlives a
 // test binary that dies without running its cleanups.
-func startProcess(cmd *exec.Cmd) error { return cmd.Start() }
+func StartProcess(cmd *exec.Cmd) error { return cmd.Start() }

@@ -254,7 +254,7 @@ func (p *proc) launchLocked() error {
 	cmd.Dir = p.dir
 	cmd.Env = influxdEnv()
 	cmd.Stdout, cmd.Stderr = f, f
-	err = startProcess(cmd)
+	err = StartProcess(cmd)
 	f.Close() // the child holds its own descriptor
 	if err != nil {
 		return fmt.Errorf("influxtest: starting %s: %w", p.bin, err)
