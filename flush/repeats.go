@@ -74,20 +74,10 @@ type Chain struct {
 }
 
 // NewRepeatSet returns an empty set with tolerance tol (< 0 means 0),
-// keeping window of event time (<= 0: no time bound) and at most max
-// chains (< 1 means 1).
-func NewRepeatSet(tol, window time.Duration, max int) *RepeatSet {
-	if max < 1 {
-		max = 1
-	}
-	return &RepeatSet{tol: max64(int64(tol), 0), window: int64(window), max: max}
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
+// keeping window of event time (<= 0: no time bound) and at most
+// maxChains chains (< 1 means 1).
+func NewRepeatSet(tol, window time.Duration, maxChains int) *RepeatSet {
+	return &RepeatSet{tol: int64(max(tol, 0)), window: int64(window), max: max(maxChains, 1)}
 }
 
 // SetNow sets the clock reading (ns, any monotonic origin) that Add and
@@ -100,9 +90,6 @@ func (s *RepeatSet) SetNow(ns int64) { s.clock, s.now = true, ns }
 // are stamped by SetNow either way, so a guard switched on protects what
 // was touched before.
 func (s *RepeatSet) SetGuard(on bool) { s.guard = on }
-
-// Tolerance returns the set's tolerance.
-func (s *RepeatSet) Tolerance() time.Duration { return time.Duration(s.tol) }
 
 // Len returns the number of live chains.
 func (s *RepeatSet) Len() int { return len(s.chains) - s.head }
@@ -121,6 +108,15 @@ func (s *RepeatSet) live(seq uint64) *Chain {
 		return nil
 	}
 	return &s.chains[seq-s.base]
+}
+
+// older returns the previous live chain of c's key, nil when there is
+// none (or it was dropped).
+func (s *RepeatSet) older(c *Chain) *Chain {
+	if c.prev == 0 {
+		return nil
+	}
+	return s.live(c.prev - 1)
 }
 
 // part reports whether t (Unix ns) belongs to c under tolerance tol.
@@ -145,12 +141,9 @@ func (s *RepeatSet) Match(key ID, t int64) *Chain {
 	if c == nil || t > c.hiLast && t-c.hiLast >= s.tol {
 		return nil
 	}
-	for ; c != nil; c = s.live(c.prev - 1) {
+	for ; c != nil; c = s.older(c) {
 		if part(c, t, s.tol) {
 			return c
-		}
-		if c.prev == 0 {
-			break
 		}
 	}
 	return nil
@@ -184,12 +177,9 @@ func (s *RepeatSet) NextK(key ID, cell int64) uint32 {
 	if c == nil || cell > cellOf(c.hiLast) {
 		return 0
 	}
-	for ; c != nil; c = s.live(c.prev - 1) {
+	for ; c != nil; c = s.older(c) {
 		if c.Cell == cell {
 			return c.K + 1
-		}
-		if c.prev == 0 {
-			break
 		}
 	}
 	return 0
