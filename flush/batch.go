@@ -244,13 +244,7 @@ func (f *Flusher) filter(b *Batch) (repeats int64) {
 		it := &b.items[i]
 		t := it.ev.Time.UnixNano()
 		if dedupOn {
-			if c := d.set.Match(it.key, t); c != nil {
-				d.set.Extend(c, t)
-				repeats += int64(it.n)
-				continue
-			}
-			if c := pend.Match(it.key, t); c != nil {
-				pend.Extend(c, t)
+			if d.set.Repeat(it.key, t) || pend.Repeat(it.key, t) {
 				repeats += int64(it.n)
 				continue
 			}

@@ -81,7 +81,7 @@ func NewRepeatSet(tol, window time.Duration, maxChains int) *RepeatSet {
 }
 
 // SetNow sets the clock reading (ns, any monotonic origin) that Add and
-// Extend stamp chains with; while the guard is on (SetGuard), eviction
+// Repeat stamp chains with; while the guard is on (SetGuard), eviction
 // keeps a chain touched less than the window ago. Without a call the set
 // has no clock.
 func (s *RepeatSet) SetNow(ns int64) { s.clock, s.now = true, ns }
@@ -130,36 +130,29 @@ func part(c *Chain, t, tol int64) bool {
 	return true
 }
 
-// Match returns the live chain of key that t is part of, or nil. The
-// pointer is valid until the next Add or Check.
-func (s *RepeatSet) Match(key ID, t int64) *Chain {
+// Repeat reports whether t is part of a live chain of key, and if so
+// extends that chain to t: the copy is a repeat. One index lookup: the
+// chain it finds first is the key's newest, which holds hiLast.
+func (s *RepeatSet) Repeat(key ID, t int64) bool {
 	seq, ok := s.index.get(key)
 	if !ok {
-		return nil
+		return false
 	}
-	c := s.live(seq)
-	if c == nil || t > c.hiLast && t-c.hiLast >= s.tol {
-		return nil
+	newest := s.live(seq)
+	if newest == nil || t > newest.hiLast && t-newest.hiLast >= s.tol {
+		return false
 	}
-	for ; c != nil; c = s.older(c) {
+	for c := newest; c != nil; c = s.older(c) {
 		if part(c, t, s.tol) {
-			return c
+			c.First = min(c.First, t)
+			c.Last = max(c.Last, t)
+			c.touched = s.now
+			newest.hiLast = max(newest.hiLast, t)
+			s.newest = max(s.newest, t)
+			return true
 		}
 	}
-	return nil
-}
-
-// Extend adds t to c's span (c from Match).
-func (s *RepeatSet) Extend(c *Chain, t int64) {
-	c.First = min(c.First, t)
-	c.Last = max(c.Last, t)
-	c.touched = s.now
-	s.newest = max(s.newest, t)
-	if seq, ok := s.index.get(c.Key); ok {
-		if n := s.live(seq); n != nil {
-			n.hiLast = max(n.hiLast, t)
-		}
-	}
+	return false
 }
 
 // NextK returns the K for a new chain of key anchored in second cell: one
@@ -210,8 +203,7 @@ func (s *RepeatSet) Add(c Chain) {
 // Check is the single-phase use of the set: it reports whether t is part
 // of a chain of key (and extends it), or else starts a chain of key at t.
 func (s *RepeatSet) Check(key ID, t int64) (repeat bool) {
-	if c := s.Match(key, t); c != nil {
-		s.Extend(c, t)
+	if s.Repeat(key, t) {
 		return true
 	}
 	s.Add(Chain{Key: key, First: t, Last: t, Cell: cellOf(t)})
