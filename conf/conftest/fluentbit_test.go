@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/courier-traffic/courier-traffic/flush"
+	"github.com/courier-traffic/courier-traffic/internal/fbconf"
 )
 
 // kv is one property as Fluent Bit sees it: keys are case-insensitive (lower-cased here),
@@ -42,51 +43,14 @@ type fbConfig struct {
 	Outputs []fbSection
 }
 
-// alternativeRe marks the commented input blocks; uncommentAlternatives turns them on.
-var (
-	altBeginRe = regexp.MustCompile(`^\s*# --- BEGIN alternative: ([a-z]+) ---\s*$`)
-	altEndRe   = regexp.MustCompile(`^\s*# --- END alternative ---\s*$`)
-)
-
-// alternatives returns the names of the commented alternative blocks in src.
-func alternatives(src string) []string {
-	var names []string
-	for _, l := range strings.Split(src, "\n") {
-		if m := altBeginRe.FindStringSubmatch(l); m != nil {
-			names = append(names, m[1])
-		}
-	}
-	return names
-}
-
-// uncomment removes the first '#' of every line inside the named alternative block, so that
-// its content lines become active and its "##" explanations stay comments.
+// uncomment switches on the named alternative block (fbconf.Enable).
 func uncomment(t testing.TB, src, name string) string {
 	t.Helper()
-	lines := strings.Split(src, "\n")
-	in, found := false, false
-	for i, l := range lines {
-		if m := altBeginRe.FindStringSubmatch(l); m != nil {
-			in = m[1] == name
-			found = found || in
-			continue
-		}
-		if altEndRe.MatchString(l) {
-			in = false
-			continue
-		}
-		if in {
-			j := strings.IndexByte(l, '#')
-			if j < 0 || strings.TrimSpace(l[:j]) != "" {
-				t.Fatalf("alternative %q: line %d is not commented: %q", name, i+1, l)
-			}
-			lines[i] = l[:j] + l[j+1:]
-		}
+	out, err := fbconf.Enable(src, name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !found {
-		t.Fatalf("alternative %q not found", name)
-	}
-	return strings.Join(lines, "\n")
+	return out
 }
 
 // commentedKeyRe matches a key shown with its default, commented out: "# key value" or
@@ -388,7 +352,7 @@ func TestFluentBitConfigs(t *testing.T) {
 	var variants []variant
 	for _, f := range []string{"conf/fluent-bit.conf", "conf/fluent-bit.yaml"} {
 		variants = append(variants, variant{f, ""})
-		alts := alternatives(readRepoFile(t, f))
+		alts := fbconf.Alternatives(readRepoFile(t, f))
 		if diff := cmp.Diff([]string{"systemd", "syslog"}, alts); diff != "" {
 			t.Errorf("%s: alternative input blocks (-want +got):\n%s", f, diff)
 		}

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/courier-traffic/courier-traffic/internal/fbconf"
 )
 
 // classicConf is a Fluent Bit classic-format configuration being adapted
@@ -15,11 +16,6 @@ import (
 type classicConf struct {
 	lines []string
 }
-
-var (
-	altBeginRe = regexp.MustCompile(`^\s*# --- BEGIN alternative: ([a-z]+) ---\s*$`)
-	altEndRe   = regexp.MustCompile(`^\s*# --- END alternative ---\s*$`)
-)
 
 // shippedConf reads conf/<name> of the repository.
 func shippedConf(t testing.TB, name string) string {
@@ -43,28 +39,11 @@ func (c *classicConf) String() string { return strings.Join(c.lines, "\n") }
 // explanations stay comments.
 func (c *classicConf) enable(t testing.TB, name string) {
 	t.Helper()
-	in, found := false, false
-	for i, l := range c.lines {
-		if m := altBeginRe.FindStringSubmatch(l); m != nil {
-			in = m[1] == name
-			found = found || in
-			continue
-		}
-		if altEndRe.MatchString(l) {
-			in = false
-			continue
-		}
-		if in {
-			j := strings.IndexByte(l, '#')
-			if j < 0 || strings.TrimSpace(l[:j]) != "" {
-				t.Fatalf("alternative %q: line %d is not commented: %q", name, i+1, l)
-			}
-			c.lines[i] = l[:j] + l[j+1:]
-		}
+	out, err := fbconf.Enable(c.String(), name)
+	if err != nil {
+		t.Fatalf("the shipped configuration: %v", err)
 	}
-	if !found {
-		t.Fatalf("alternative %q not found in the shipped configuration", name)
-	}
+	c.lines = strings.Split(out, "\n")
 }
 
 // section is one active [NAME] section: the header's line index and the
